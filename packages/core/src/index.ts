@@ -1,0 +1,2 @@
+export * from './ir/index.js';
+export * from './errors.js';

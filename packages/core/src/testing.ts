@@ -1,0 +1,2 @@
+// Test helpers for plugin packages (the conformance kit lands here).
+export {};
