@@ -1,2 +1,4 @@
-// Test helpers for plugin packages (the conformance kit lands here).
-export {};
+// Test helpers for plugin packages: the conformance kit and small models.
+export * from './testing/conformance.js';
+export * from './testing/fingerprint.js';
+export * from './testing/tiny-model.js';

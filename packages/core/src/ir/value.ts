@@ -20,6 +20,11 @@ export class Value {
   metadataProps?: [string, string][];
   /** The initializer's tensor, when this value is a graph initializer. */
   constValue?: Tensor;
+  /**
+   * Pruning mask beside an initializer (1 keep, 0 pruned), so that fine-tuning
+   * keeps pruned weights at zero. Never written to ONNX.
+   */
+  mask?: Uint8Array;
   /** Graph that owns this value as an input or initializer. */
   graph?: Graph;
   producer: Node | null = null;

@@ -1,0 +1,4 @@
+export * from './pipeline.js';
+export * from './recipe.js';
+export * from './resolve-plugin.js';
+export * from './staging.js';

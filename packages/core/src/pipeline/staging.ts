@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ShearsError } from '../errors.js';
+import type { OutputStager } from '../plugin/context.js';
+
+/** Same file? Compares real paths when the file exists. */
+export function samePath(a: string, b: string): boolean {
+  const ra = resolve(a);
+  const rb = resolve(b);
+  if (ra === rb) return true;
+  try {
+    return existsSync(ra) && existsSync(rb) && realpathSync(ra) === realpathSync(rb);
+  } catch {
+    return false;
+  }
+}
+
+/** A temp path beside `finalPath`, so the final rename stays on one filesystem. */
+export function tempPathFor(finalPath: string): string {
+  return join(dirname(resolve(finalPath)), `.${basename(finalPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Collects staged outputs of one pipeline run; commit() renames them into
+ * place, discard() deletes them. Inputs are protected from being overwritten.
+ */
+export class RunStager implements OutputStager {
+  #staged: { tmp: string; final: string }[] = [];
+  readonly #inputs: string[];
+
+  constructor(inputs: string[] = []) {
+    this.#inputs = inputs;
+  }
+
+  stage(finalPath: string): string {
+    for (const input of this.#inputs)
+      if (samePath(input, finalPath)) throw new ShearsError('E_IO', `${finalPath}: refusing to write over the input file`, { file: finalPath });
+    if (this.#staged.some((s) => samePath(s.final, finalPath))) throw new ShearsError('E_IO', `${finalPath}: two steps write the same output`, { file: finalPath });
+    mkdirSync(dirname(resolve(finalPath)), { recursive: true });
+    const tmp = tempPathFor(finalPath);
+    this.#staged.push({ tmp, final: resolve(finalPath) });
+    return tmp;
+  }
+
+  /** Rename every staged file that exists into place; returns the final paths. */
+  commit(): string[] {
+    const done: string[] = [];
+    for (const s of this.#staged) {
+      if (!existsSync(s.tmp)) continue;
+      renameSync(s.tmp, s.final);
+      done.push(s.final);
+    }
+    this.#staged = [];
+    return done;
+  }
+
+  discard(): void {
+    for (const s of this.#staged) rmSync(s.tmp, { force: true, recursive: true });
+    this.#staged = [];
+  }
+}

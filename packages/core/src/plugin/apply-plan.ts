@@ -1,0 +1,63 @@
+import { ShearsError } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import type { Value } from '../ir/value.js';
+import type { PluginContext } from './context.js';
+import type { PruningPlan } from './plan.js';
+import type { PassResult } from './types.js';
+
+/**
+ * Handles `remove-channels` actions. Structured pruning supplies it (the
+ * dependency graph knows the groups); core has no channel knowledge of its own.
+ */
+export type ChannelApplier = (model: Model, plan: PruningPlan, ctx?: PluginContext) => PassResult;
+
+export interface ApplyOptions {
+  channelApplier?: ChannelApplier;
+  ctx?: PluginContext;
+}
+
+/** The one applier: executes a plan's actions on the model, in place. */
+export function applyPlan(model: Model, plan: PruningPlan, opts: ApplyOptions = {}): PassResult {
+  let modified = false;
+  const masked: Record<string, number> = {};
+  for (const action of plan.actions) {
+    if (action.type === 'mask') {
+      const v = floatInitializer(model, action.tensor, plan.strategy);
+      const data = v.constValue!.values as Float32Array;
+      const mask = v.mask ?? (v.mask = new Uint8Array(data.length).fill(1));
+      const idx = action.prune;
+      for (let i = 0; i < idx.length; i++) {
+        const k = idx[i]!;
+        if (k >= data.length) throw new ShearsError('E_PLUGIN', `${plan.strategy}: plan prunes index ${k} of ${action.tensor}, which has ${data.length} elements`, { plugin: plan.strategy });
+        data[k] = 0;
+        mask[k] = 0;
+      }
+      masked[action.tensor] = (masked[action.tensor] ?? 0) + idx.length;
+      modified ||= idx.length > 0;
+    } else if (action.type === 'set-tensor') {
+      const v = floatInitializer(model, action.tensor, plan.strategy);
+      const data = v.constValue!.values as Float32Array;
+      if (action.data.length !== data.length)
+        throw new ShearsError('E_PLUGIN', `${plan.strategy}: new data for ${action.tensor} has ${action.data.length} elements, expected ${data.length}`, { plugin: plan.strategy });
+      data.set(action.data);
+      // Keep masked weights at zero even if the update touched them.
+      if (v.mask) for (let i = 0; i < data.length; i++) if (v.mask[i] === 0) data[i] = 0;
+      modified = true;
+    }
+  }
+  if (plan.actions.some((a) => a.type === 'remove-channels')) {
+    if (!opts.channelApplier)
+      throw new ShearsError('E_PLUGIN', `${plan.strategy}: plan removes channels, but no channel applier was given (structured pruning supplies one)`, { plugin: plan.strategy });
+    const r = opts.channelApplier(model, plan, opts.ctx);
+    modified ||= r.modified;
+    return { model: r.model, modified, details: { masked, ...r.details } };
+  }
+  return { model, modified, details: { masked } };
+}
+
+function floatInitializer(model: Model, name: string, plugin: string): Value {
+  const v = model.graph.initializers.get(name);
+  if (!v?.constValue) throw new ShearsError('E_PLUGIN', `${plugin}: plan names tensor ${name}, which is not an initializer`, { plugin });
+  if (v.constValue.dtype !== 'float32') throw new ShearsError('E_DTYPE', `${plugin}: tensor ${name} is ${v.constValue.dtype}; only float32 weights can be pruned`, { plugin });
+  return v;
+}

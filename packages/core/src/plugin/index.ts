@@ -1,0 +1,6 @@
+export * from './context.js';
+export * from './plan.js';
+export * from './types.js';
+export * from './define.js';
+export * from './options.js';
+export * from './apply-plan.js';

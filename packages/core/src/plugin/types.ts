@@ -1,0 +1,99 @@
+import type { Model } from '../ir/model.js';
+import type { Node } from '../ir/node.js';
+import type { Tensor } from '../ir/tensor.js';
+import type { PluginContext } from './context.js';
+import type { PruningPlan } from './plan.js';
+
+export const PLUGIN_KINDS = ['importer', 'pass', 'strategy', 'criterion', 'finetuner', 'exporter'] as const;
+export type PluginKind = (typeof PLUGIN_KINDS)[number];
+
+/** What a hook returns (onnx/ir-py's PassResult): the model and whether it changed. */
+export interface PassResult {
+  model: Model;
+  modified: boolean;
+  /** What changed, for reports (per-layer numbers, names, …). */
+  details?: Record<string, unknown>;
+}
+
+export interface PluginBase {
+  name: string;
+  kind: PluginKind;
+  version?: string;
+  /** Options the factory was called with, after validation (for reports and recipes). */
+  options?: Record<string, unknown>;
+  /**
+   * Whether hooks edit the model they are given in place. A plugin that says
+   * false must return a new model when it changes something.
+   */
+  mutates?: boolean;
+  /** Precondition; throw a ShearsError to refuse the model. */
+  requires?(model: Model, ctx: PluginContext): void | Promise<void>;
+  /** Postcondition checked after the hook ran. */
+  ensures?(model: Model, ctx: PluginContext): void | Promise<void>;
+}
+
+/** Where a pipeline's model comes from. */
+export type PipelineInput = string | Uint8Array | Model;
+
+export interface ImporterPlugin extends PluginBase {
+  kind: 'importer';
+  /** Can this importer read the input (e.g. by extension or magic bytes)? */
+  accepts?(input: PipelineInput): boolean;
+  import(input: Exclude<PipelineInput, Model>, ctx: PluginContext): Promise<Model>;
+}
+
+export interface PassPlugin extends PluginBase {
+  kind: 'pass';
+  run(model: Model, ctx: PluginContext): Promise<PassResult>;
+}
+
+export interface StrategyPlugin extends PluginBase {
+  kind: 'strategy';
+  /** Decide what to prune; must not edit the model. */
+  plan(model: Model, ctx: PluginContext): Promise<PruningPlan>;
+}
+
+/** One thing a criterion scores: a weight tensor seen along an axis. */
+export interface ScoreTarget {
+  model: Model;
+  node: Node;
+  /** Input index of the weight on `node`. */
+  input: number;
+  weight: Tensor;
+  /** 'element': one score per weight element; 'channel': one per index of `axis`. */
+  granularity: { kind: 'element' } | { kind: 'channel'; axis: number };
+}
+
+export interface CriterionPlugin extends PluginBase {
+  kind: 'criterion';
+  /** Needs calibration activations through the runtime. */
+  needsData?: boolean;
+  /** Higher score = more important (kept). */
+  score(target: ScoreTarget, ctx: PluginContext): Promise<Float32Array>;
+}
+
+export interface FinetunerPlugin extends PluginBase {
+  kind: 'finetuner';
+  finetune(model: Model, ctx: PluginContext): Promise<PassResult>;
+}
+
+export interface ExportResult {
+  /** Files written (final paths). */
+  files: string[];
+  details?: Record<string, unknown>;
+}
+
+export interface ExporterPlugin extends PluginBase {
+  kind: 'exporter';
+  export(model: Model, ctx: PluginContext): Promise<ExportResult>;
+}
+
+export type Plugin = ImporterPlugin | PassPlugin | StrategyPlugin | CriterionPlugin | FinetunerPlugin | ExporterPlugin;
+
+/** A plugin factory: how packages ship plugins (`filterPruning({amount: 0.5})`). */
+export type PluginFactory<O = any, P extends Plugin = Plugin> = ((options?: O) => P) & {
+  /** Name the factory's plugins carry, for listings before calling it. */
+  pluginName?: string;
+  kind?: PluginKind;
+  description?: string;
+};
