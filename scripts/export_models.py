@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""Export torchvision models (random, seeded weights) to ONNX fixtures.
+
+Usage: /usr/bin/python3 scripts/export_models.py OUTDIR [names...]
+
+Needs Debian's python3-torch, python3-torchvision and python3-onnx. No network:
+weights are seeded random init, with BatchNorm statistics calibrated and then
+perturbed so the models are numerically non-trivial (see `randomize_norms`).
+
+For each model NAME this writes into OUTDIR:
+  NAME.onnx         opset 17, input "input", output "output"
+  NAME.input.bin    float32 little-endian raw, seeded standard-normal input
+  NAME.output.bin   float32 little-endian raw, PyTorch eval-mode output on it
+and merges an entry into OUTDIR/manifest.json:
+  {"name", "file", "inputShape", "outputShape", "params", "opset"}
+Every file is written atomically (tmp file, then os.replace). A model whose
+three files and manifest entry already exist is skipped, so re-runs are cheap;
+torch is only imported when something has to be built.
+"""
+import json
+import os
+import sys
+import time
+import warnings
+
+OPSET = 17
+DEFAULT_SHAPE = (1, 3, 224, 224)
+
+
+# name -> (builder, input shape, dynamic batch?). Builders take the torchvision
+# module and return an nn.Module; they run after torch.manual_seed(0).
+def _tv(fn, **kw):
+    return lambda tv: getattr(tv.models, fn)(weights=None, **kw)
+
+
+def _vgg11_bn_slim(tv):
+    """vgg11_bn with a 256-wide classifier: the stock 4096-wide one makes a
+    531 MB file (and minutes of I/O in tests) without adding any structure.
+    Conv stack, 7x7 adaptive pool and Flatten→Linear stay as torchvision has them."""
+    import torch.nn as nn
+    m = tv.models.vgg11_bn(weights=None)
+    m.classifier = nn.Sequential(
+        nn.Linear(512 * 7 * 7, 256), nn.ReLU(True), nn.Dropout(),
+        nn.Linear(256, 256), nn.ReLU(True), nn.Dropout(), nn.Linear(256, 1000))
+    return m
+
+
+def _lraspp(tv):
+    import torch
+
+    class Seg(torch.nn.Module):  # the torchvision model returns {"out": ...}
+        def __init__(self):
+            super().__init__()
+            self.m = tv.models.segmentation.lraspp_mobilenet_v3_large(
+                weights=None, weights_backbone=None)
+
+        def forward(self, x):
+            return self.m(x)["out"]
+
+    return Seg()
+
+
+def _tiny_unet(tv):
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    def block(cin, cout, n=2):
+        layers = []
+        for i in range(n):
+            layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1, bias=False),
+                       nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        return nn.Sequential(*layers)
+
+    class TinyUNet(nn.Module):  # ~110k params
+        def __init__(self):
+            super().__init__()
+            self.e1, self.e2, self.e3 = block(3, 8), block(8, 16), block(16, 32)
+            self.mid = block(32, 64)
+            self.d3, self.d2, self.d1 = block(96, 32, 1), block(48, 16, 1), block(24, 8, 1)
+            self.head = nn.Conv2d(8, 2, 1)
+
+        def forward(self, x):
+            up = lambda t: F.interpolate(t, scale_factor=2.0, mode="bilinear", align_corners=False)
+            e1 = self.e1(x)
+            e2 = self.e2(F.max_pool2d(e1, 2))
+            e3 = self.e3(F.max_pool2d(e2, 2))
+            m = self.mid(F.max_pool2d(e3, 2))
+            d3 = self.d3(torch.cat([up(m), e3], 1))
+            d2 = self.d2(torch.cat([up(d3), e2], 1))
+            d1 = self.d1(torch.cat([up(d2), e1], 1))
+            return self.head(d1)
+
+    return TinyUNet()
+
+
+MODELS = {
+    "resnet18": (_tv("resnet18"), DEFAULT_SHAPE, False),
+    "resnet18-dynbatch": (_tv("resnet18"), DEFAULT_SHAPE, True),
+    "resnet50": (_tv("resnet50"), DEFAULT_SHAPE, False),
+    "resnext50_32x4d": (_tv("resnext50_32x4d"), DEFAULT_SHAPE, False),
+    "mobilenet_v2": (_tv("mobilenet_v2"), DEFAULT_SHAPE, False),
+    "mobilenet_v3_small": (_tv("mobilenet_v3_small"), DEFAULT_SHAPE, False),
+    "efficientnet_b0": (_tv("efficientnet_b0"), DEFAULT_SHAPE, False),
+    "densenet121": (_tv("densenet121"), DEFAULT_SHAPE, False),
+    "shufflenet_v2_x1_0": (_tv("shufflenet_v2_x1_0"), DEFAULT_SHAPE, False),
+    "squeezenet1_1": (_tv("squeezenet1_1"), DEFAULT_SHAPE, False),
+    "googlenet": (_tv("googlenet", aux_logits=False, init_weights=True), DEFAULT_SHAPE, False),
+    "regnet_y_400mf": (_tv("regnet_y_400mf"), DEFAULT_SHAPE, False),
+    "vgg11_bn": (_vgg11_bn_slim, DEFAULT_SHAPE, False),
+    "mnasnet0_5": (_tv("mnasnet0_5"), DEFAULT_SHAPE, False),
+    "convnext_tiny": (_tv("convnext_tiny"), DEFAULT_SHAPE, False),
+    "lraspp_mobilenet_v3_large": (_lraspp, (1, 3, 128, 128), False),
+    "tiny_unet": (_tiny_unet, (1, 3, 64, 64), False),
+}
+
+
+def randomize_norms(torch, model, shape):
+    """Make normalization layers non-trivial, deterministically.
+
+    Fresh BatchNorm has mean 0 / var 1 and weight 1 / bias 0, so eval-mode BN
+    is ~identity. Stats drawn from thin air make deep nets explode (efficientnet
+    reached |y| ~ 1e3), so instead: (1) randomize the affine params of every
+    norm layer (and ConvNeXt's layer_scale, init 1e-6, which would make each
+    residual branch negligible); (2) calibrate BN running stats on two seeded
+    random batches, so they track the real activations (per-channel means and
+    variances far from 0/1); (3) perturb those stats mildly per channel.
+    """
+    g = torch.Generator().manual_seed(1234)
+    uni = lambda shape, lo, hi: lo + (hi - lo) * torch.rand(shape, generator=g)
+    bn_type = torch.nn.modules.batchnorm._BatchNorm
+    bns = [m for m in model.modules() if isinstance(m, bn_type)]
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (bn_type, torch.nn.LayerNorm, torch.nn.GroupNorm)) \
+                    and getattr(m, "weight", None) is not None:
+                m.weight.copy_(uni(m.weight.shape, 0.5, 1.5))
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
+            if isinstance(getattr(m, "layer_scale", None), torch.nn.Parameter):
+                m.layer_scale.copy_(uni(m.layer_scale.shape, 0.1, 0.5))
+        if bns:
+            for m in bns:
+                m.reset_running_stats()
+                m.momentum = None  # cumulative average over the calibration batches
+            model.eval()  # only the BN layers train: no dropout / stochastic depth
+            for m in bns:
+                m.train()
+            for _ in range(2):
+                model(torch.randn((4,) + tuple(shape[1:]), generator=g))
+            for m in bns:
+                n = m.num_features
+                m.running_var.mul_(uni(n, 0.8, 1.25))
+                m.running_mean.add_(0.1 * torch.randn(n, generator=g) * m.running_var.sqrt())
+        model.eval()
+
+
+def write_atomic(path, data):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def load_manifest(outdir):
+    try:
+        with open(os.path.join(outdir, "manifest.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return []
+
+
+def update_manifest(outdir, entry):
+    entries = [e for e in load_manifest(outdir) if e["name"] != entry["name"]] + [entry]
+    entries.sort(key=lambda e: e["name"])
+    text = "[\n" + ",\n".join("  " + json.dumps(e) for e in entries) + "\n]\n"  # one entry a line
+    write_atomic(os.path.join(outdir, "manifest.json"), text.encode())
+
+
+def is_done(outdir, name, manifest):
+    files = [f"{name}.onnx", f"{name}.input.bin", f"{name}.output.bin"]
+    return (any(e["name"] == name for e in manifest)
+            and all(os.path.exists(os.path.join(outdir, f)) for f in files))
+
+
+def export_one(outdir, name):
+    import torch
+    import torchvision
+    import onnx
+
+    build, shape, dyn = MODELS[name]
+    torch.manual_seed(0)
+    model = build(torchvision)
+    randomize_norms(torch, model, shape)
+    model.eval()
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(42))
+    with torch.no_grad():
+        y = model(x)
+    params = sum(p.numel() for p in model.parameters())
+
+    path = os.path.join(outdir, f"{name}.onnx")
+    tmp = f"{path}.tmp-{os.getpid()}"
+    dynamic_axes = {"input": {0: "batch"}, "output": {0: "batch"}} if dyn else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings, constant-folding notes
+        torch.onnx.export(model, x, tmp, opset_version=OPSET, do_constant_folding=True,
+                          input_names=["input"], output_names=["output"],
+                          dynamic_axes=dynamic_axes)
+    onnx.checker.check_model(tmp, full_check=True)
+    # .bin files first and the .onnx last, so an existing .onnx means a complete set.
+    f32 = lambda t: t.detach().contiguous().numpy().astype("<f4").tobytes()
+    write_atomic(os.path.join(outdir, f"{name}.input.bin"), f32(x))
+    write_atomic(os.path.join(outdir, f"{name}.output.bin"), f32(y))
+    os.replace(tmp, path)
+    update_manifest(outdir, {"name": name, "file": f"{name}.onnx", "inputShape": list(shape),
+                             "outputShape": list(y.shape), "params": params, "opset": OPSET})
+    return os.path.getsize(path)
+
+
+def main(argv):
+    if len(argv) < 1 or argv[0] in ("-h", "--help"):
+        print(__doc__.strip() + "\n\nModels: " + " ".join(MODELS), file=sys.stderr)
+        return 2
+    outdir, names = argv[0], argv[1:] or list(MODELS)
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        print(f"export_models: unknown model(s): {' '.join(unknown)}", file=sys.stderr)
+        return 2
+    os.makedirs(outdir, exist_ok=True)
+    manifest = load_manifest(outdir)
+    todo = [n for n in names if not is_done(outdir, n, manifest)]
+    failed = []
+    for name in todo:
+        t0 = time.time()
+        try:
+            size = export_one(outdir, name)
+            print(f"export_models: {name}: {size / 1e6:.1f} MB in {time.time() - t0:.1f}s",
+                  file=sys.stderr, flush=True)
+        except Exception as e:  # keep going; report at the end
+            failed.append(name)
+            print(f"export_models: {name}: FAILED: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+    if failed:
+        print(f"export_models: failed: {' '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
