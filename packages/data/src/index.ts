@@ -1,0 +1,12 @@
+export type { Batch, BatchOptions, Dataset } from './types.js';
+export { openDataset, npzDataset, imageOptionsFor, DATASET_SPECS, type OpenOptions } from './open.js';
+export { checkFits, checkLabels, reshapeDataset, isSafeReshape } from './check.js';
+export { randomDataset } from './random.js';
+export { arrayDataset } from './array.js';
+export { openIdx, readIdxInfo, findIdxSplit, type IdxInfo, type IdxSplit } from './idx.js';
+export { openImageFolder, IMAGENET_MEAN, IMAGENET_STD, type ImageOptions } from './folder.js';
+export { decodeImage, writePixels, bilinearTaps, type RgbaImage, type PixelOptions } from './image.js';
+export { parseNpy, readNpy, writeNpy, encodeNpy, type NpyArray, type NpyData, type NpyDType, type NpyInput } from './npy.js';
+export { parseNpzArchive, openNpz, readNpz, toNpz, writeNpz, type NpzArchive } from './npz.js';
+export { readZipDirectory, zipEntryData, crc32, type ZipEntry } from './zip.js';
+export { sampleOrder } from './rng.js';
