@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { Tensor } from '../ir/tensor.js';
+import { Kit } from '../shape/test-kit.js';
+import { analyzeModel, countParams } from './analyze.js';
+
+const macsOf = (k: Kit, opts = {}) => analyzeModel(k.model, opts).macs;
+
+describe('MAC formulas', () => {
+  it('Conv: N·K·Ho·Wo·(C/g)·kh·kw', () => {
+    const k = new Kit();
+    k.one('Conv', [k.input('x', [2, 32, 56, 56]), k.floats([64, 8, 3, 3])], { group: 4, pads: [1, 1, 1, 1] });
+    expect(macsOf(k)).toBe(2 * 64 * 56 * 56 * 8 * 3 * 3);
+  });
+
+  it('ConvTranspose: N·C_in·H_in·W_in·(K/g)·kh·kw', () => {
+    const k = new Kit();
+    k.one('ConvTranspose', [k.input('x', [1, 16, 7, 7]), k.floats([16, 4, 3, 3])], { group: 2, strides: [2, 2] });
+    expect(macsOf(k)).toBe(1 * 16 * 7 * 7 * 4 * 3 * 3);
+  });
+
+  it('Gemm: M·N·K (transA/transB aware)', () => {
+    const k = new Kit();
+    k.one('Gemm', [k.input('a', [8, 512]), k.floats([1000, 512]), k.floats([1000])], { transB: 1 });
+    k.one('Gemm', [k.input('at', [64, 4]), k.floats([64, 10])], { transA: 1 });
+    expect(macsOf(k)).toBe(8 * 1000 * 512 + 4 * 10 * 64);
+  });
+
+  it('MatMul: prod(batch)·M·N·K, including activation×activation', () => {
+    const k = new Kit();
+    k.one('MatMul', [k.input('q', [2, 12, 128, 64]), k.input('kt', [2, 12, 64, 128])]);
+    k.one('MatMul', [k.input('v', [64]), k.floats([64, 32])]);
+    expect(macsOf(k)).toBe(2 * 12 * 128 * 128 * 64 + 32 * 64);
+  });
+
+  it('reports nodes whose MACs depend on an unknown shape', () => {
+    const k = new Kit({ '': 17, 'acme.ops': 1 });
+    const y = k.one('Frob', [k.input('x', [1, 3, 8, 8])], {}, 'acme.ops');
+    k.one('Conv', [y, k.floats([4, 3, 1, 1])]);
+    const s = analyzeModel(k.model);
+    expect(s.macs).toBe(0);
+    expect(s.unresolved).toEqual(['Conv_2']);
+  });
+});
+
+describe('params, non-zeros and bytes', () => {
+  it('counts float initializers once, float Constant nodes, and bytes of everything', () => {
+    const k = new Kit();
+    const x = k.input('x', [1, 2, 4, 4]);
+    const w = k.floats([2, 2, 1, 1], [1, 0, 0, 2]);
+    const a = k.one('Conv', [x, w]);
+    const b = k.one('Conv', [a, w]); // shared weight
+    const bias = k.one('Constant', [], { value: Tensor.fromFloat32('', [2, 1, 1], [0, 5]) });
+    const c = k.one('Add', [b, bias]);
+    const r = k.one('Reshape', [c, k.ints([1, -1])]);
+    const s = analyzeModel(k.model);
+    expect(s.params).toBe(4 + 2);
+    expect(s.nonzeroParams).toBe(2 + 1);
+    expect(s.bytes).toBe(4 * 4 + 2 * 4 + 2 * 8);
+    expect(s.layers.map((l) => [l.op, l.params, l.nonzero, l.macs])).toEqual([
+      ['Conv', 4, 2, 2 * 16 * 2],
+      ['Conv', 4, 2, 2 * 16 * 2],
+      ['Add', 2, 1, 0],
+    ]);
+    expect(s.layers[0]!.sparsity).toBe(0.5);
+    expect(s.layers[0]!.outputShape).toEqual([1, 2, 4, 4]);
+    expect(r.shape).toEqual([1, 32]);
+  });
+
+  it('does not count config inputs (Resize scales, Clip bounds) as layer params', () => {
+    const k = new Kit();
+    const x = k.input('x', [1, 2, 4, 4]);
+    const y = k.one('Resize', [x, null, k.floats([4], [1, 1, 2, 2])]);
+    k.one('Clip', [y, k.floats([], [0]), k.floats([], [6])]);
+    const s = analyzeModel(k.model);
+    expect(s.layers).toEqual([]);
+    expect(s.params).toBe(6); // still float constants of the model
+  });
+
+  it('counts float16 params by their bits', () => {
+    const k = new Kit();
+    k.init('h', new Tensor({ dtype: 'float16', dims: [4], data: Uint16Array.of(0x0000, 0x8000, 0x3c00, 0x0001) }));
+    const s = analyzeModel(k.model);
+    expect([s.params, s.nonzeroParams, s.bytes]).toEqual([4, 2, 8]);
+  });
+
+  it('countParams reads no tensor data', () => {
+    const k = new Kit();
+    k.init(
+      'w',
+      new Tensor({
+        dtype: 'float32',
+        dims: [10, 10],
+        load: () => {
+          throw new Error('loaded');
+        },
+      }),
+    );
+    k.ints([1, 2]);
+    expect(countParams(k.model)).toBe(100);
+  });
+});
+
+describe('dynamic shapes', () => {
+  it('needs a shape for every dynamic input', () => {
+    const k = new Kit();
+    k.one('Relu', [k.input('x', ['batch', 3, 224, 224])]);
+    expect(() => analyzeModel(k.model)).toThrow(
+      expect.objectContaining({ code: 'E_DYNAMIC_SHAPE', message: 'input x has dynamic shape [batch,3,224,224]; pass --input-shape x:1x3x224x224' }),
+    );
+    expect(analyzeModel(k.model, { inputShapes: { x: [1, 3, 224, 224] } }).macs).toBe(0);
+  });
+});
