@@ -1,1 +1,2 @@
-export {};
+export { main, VERSION } from './main.js';
+export { commands } from './commands/index.js';

@@ -1,0 +1,171 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { CALIBRATION, CURRENT_CRITERION, pipeline, resolvePlugin, RunStager, serializePlan, ShearsError, StateBag, type CriterionPlugin, type PruningPlan, type StrategyPlugin } from '@shears/core';
+import { onnxWrite } from '@shears/onnx';
+import { createRuntime } from '@shears/runtime';
+import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
+import { builtins } from '../builtins.js';
+import { pct, si } from '../format.js';
+import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
+import { loadModel, withFile } from '../load.js';
+import { datasetFor, stats } from './shared.js';
+import type { Command } from './types.js';
+
+/** Flags passed to the strategy as options (camelCased), when given. */
+const STRATEGY_FLAGS = ['amount', 'scope', 'pattern', 'target-macs', 'round-to', 'exclude', 'max-layer-amount', 'selection', 'calib-samples', 'positions-per-image'] as const;
+const NUMERIC = new Set(['amount', 'target-macs', 'round-to', 'max-layer-amount', 'calib-samples', 'positions-per-image']);
+
+const camel = (s: string) => s.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+
+export const prune: Command = {
+  name: 'prune',
+  summary: 'Prune a model with a strategy plugin (built-in name, module path or package)',
+  usage: 'shears prune <model.onnx> -o <out.onnx> --strategy <name|module> [--amount 0.5] [--criterion <name|module>] [--calib <data>] [--json]',
+  help: [
+    ['-o, --output <file>', 'pruned model (never the input; written atomically)'],
+    ['--strategy <name|module>', 'a built-in strategy (see shears plugins), a module path, or a package name'],
+    ['--criterion <name|module>', 'importance criterion plugin for the strategy'],
+    ['--amount <x>', 'fraction to prune, in [0, 1)'],
+    ['--scope <global|layer>', 'one threshold across layers, or the same amount per layer'],
+    ['--pattern <N:M>', 'semi-structured N:M sparsity, e.g. 2:4'],
+    ['--target-macs <ratio>', 'structured: prune until MACs ≤ ratio × original'],
+    ['--round-to <n>', 'structured: keep channel counts multiples of n'],
+    ['--exclude <regex>', 'leave matching layers dense'],
+    ['--max-layer-amount <x>', 'cap any one layer at this fraction'],
+    ['--amount-table <file|json>', 'per-layer amounts {"layerNameOrRegex": amount}'],
+    ['--set <key=value>', 'any other strategy option (value parsed as JSON when it can be); repeatable'],
+    ['--calib <data>', 'calibration data for data-aware criteria (npz, IDX, image folder, random:N)'],
+    ['--plan <file>', 'also write the pruning plan as JSON'],
+    ['--dry-run', 'plan only; write nothing but --plan'],
+    ['--input-shape <name:AxBxC>', 'static size for a dynamic input'],
+  ],
+  examples: [
+    'shears prune resnet50.onnx -o sparse.onnx --strategy unstructured --amount 0.5 --scope global',
+    'shears prune model.onnx -o out.onnx --strategy ./my-strategy.mjs --set threshold=0.01',
+    'shears prune model.onnx -o out.onnx --strategy filter --target-macs 0.5 --json',
+  ],
+  options: {
+    output: { type: 'string', short: 'o' },
+    strategy: { type: 'string' },
+    criterion: { type: 'string' },
+    ...Object.fromEntries(STRATEGY_FLAGS.map((f) => [f, { type: 'string' as const }])),
+    'amount-table': { type: 'string' },
+    set: { type: 'string', multiple: true },
+    calib: { type: 'string' },
+    plan: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'input-shape': { type: 'string', multiple: true },
+  },
+  async run(argv: string[], io: CliIO) {
+    const { values, positionals } = parse('prune', argv, this.options);
+    const file = needOne('prune', positionals, 'model file');
+    const strategyName = values.strategy as string | undefined;
+    if (!strategyName) throw new ShearsError('E_OPTION', 'prune: option --strategy is required (see shears plugins)', { option: 'strategy' });
+    const output = values.output as string | undefined;
+    const dryRun = Boolean(values['dry-run']);
+    if (!output && !dryRun) throw new ShearsError('E_OPTION', 'prune: option -o/--output is required', { option: 'output' });
+    const options = strategyOptions(values, strategyName);
+    const t0 = performance.now();
+    const logger = createLogger(io);
+    const model = await loadModel(file, { inputShapes: parseInputShapes(values['input-shape'] as string[] | undefined) });
+    const before = await withFile(file, () => stats(model));
+    const map = builtins();
+    const strategy = await resolvePlugin(strategyName, options, { builtins: map });
+    if (strategy.kind !== 'strategy') throw new ShearsError('E_PLUGIN', `'${strategyName}' is a ${strategy.kind} plugin, not a strategy`, { plugin: strategyName, option: 'strategy' });
+    const state = new StateBag();
+    if (values.criterion) {
+      const crit = await resolvePlugin(values.criterion as string, undefined, { builtins: map });
+      if (crit.kind !== 'criterion') throw new ShearsError('E_PLUGIN', `'${values.criterion}' is a ${crit.kind} plugin, not a criterion`, { plugin: String(values.criterion), option: 'criterion' });
+      state.set(CURRENT_CRITERION, crit as CriterionPlugin);
+    }
+    if (values.calib) state.set(CALIBRATION, await datasetFor(model, values.calib as string));
+    const p = pipeline(strategy as StrategyPlugin);
+    if (output && !dryRun) p.use(onnxWrite({ out: output }));
+    const result = await p.run(model, { logger, progress: createProgress(io), runtime: createRuntime(), dryRun, protect: [file], state });
+    const plan = result.steps[0]!.plan!;
+    if (values.plan) writePlan(values.plan as string, plan, file);
+    const after = stats(result.model);
+    const report = {
+      input: file,
+      output: dryRun ? null : output,
+      strategy: strategy.name,
+      criterion: (values.criterion as string | undefined) ?? plan.criterion ?? null,
+      dryRun,
+      before: pick(before),
+      after: pick(after),
+      seconds: (performance.now() - t0) / 1000,
+      skipped: plan.skipped,
+      layers: layerDiff(before.layers, after.layers),
+    };
+    if (io.json) return printJson(io, report);
+    const s = (x: typeof report.before) => `params ${si(x.params)}  non-zero ${si(x.nonzeroParams)}  MACs ${si(x.macs)}`;
+    out(io, `before  ${s(report.before)}`);
+    out(io, `after   ${s(report.after)}  (sparsity ${pct(1 - report.after.nonzeroParams / Math.max(1, report.after.params))}, MACs ×${(report.after.macs / Math.max(1, report.before.macs)).toFixed(3)})`);
+    for (const sk of plan.skipped) logger.info(`skipped ${sk.target}: ${sk.reason}`);
+    out(io, dryRun ? `dry run: nothing written${values.plan ? `; plan in ${values.plan}` : ''}` : `wrote ${output} in ${report.seconds.toFixed(2)}s`);
+  },
+};
+
+function pick(s: { params: number; nonzeroParams: number; macs: number; bytes: number }) {
+  return { params: s.params, nonzeroParams: s.nonzeroParams, macs: s.macs, bytes: s.bytes };
+}
+
+type Layer = ReturnType<typeof stats>['layers'][number];
+
+function layerDiff(before: Layer[], after: Layer[]) {
+  const byName = new Map(after.map((l) => [l.name, l]));
+  return before.map((b) => {
+    const a = byName.get(b.name);
+    return {
+      name: b.name,
+      op: b.op,
+      params: { before: b.params, after: a?.params ?? 0 },
+      nonzero: { before: b.nonzero, after: a?.nonzero ?? 0 },
+      macs: { before: b.macs, after: a?.macs ?? 0 },
+      sparsity: a && a.params ? 1 - a.nonzero / a.params : 1,
+    };
+  });
+}
+
+function strategyOptions(values: Record<string, unknown>, strategy: string): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const f of STRATEGY_FLAGS) {
+    const raw = values[f];
+    if (raw === undefined) continue;
+    options[camel(f)] = NUMERIC.has(f) ? numberOption('prune', f, raw) : raw;
+  }
+  if (options.amount !== undefined) {
+    const a = options.amount as number;
+    if (!(a >= 0 && a < 1)) throw new ShearsError('E_OPTION', `${strategy}: option --amount: must be in [0, 1) (got ${a})`, { option: 'amount', plugin: strategy });
+  }
+  const table = values['amount-table'] as string | undefined;
+  if (table) options.amountTable = parseJsonOption('amount-table', existsSync(table) ? readFileSync(table, 'utf8') : table);
+  for (const kv of (values.set as string[] | undefined) ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new ShearsError('E_OPTION', `prune: option --set: '${kv}' is not key=value`, { option: 'set' });
+    const raw = kv.slice(i + 1);
+    let v: unknown = raw;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      /* plain string */
+    }
+    options[kv.slice(0, i)] = v;
+  }
+  return options;
+}
+
+function parseJsonOption(option: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ShearsError('E_OPTION', `prune: option --${option}: not JSON or a readable file (${(e as Error).message})`, { option });
+  }
+}
+
+/** The plan as JSON, written atomically and never over the input. */
+function writePlan(path: string, plan: PruningPlan, input: string): void {
+  const stager = new RunStager([input]);
+  writeFileSync(stager.stage(path), serializePlan(plan));
+  stager.commit();
+}
+

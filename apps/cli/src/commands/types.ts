@@ -1,0 +1,13 @@
+import type { CliIO } from '../io.js';
+import type { OptionSpec } from '../args.js';
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Option lines for --help: [flag, description]. */
+  help: [string, string][];
+  examples: string[];
+  options: OptionSpec;
+  run(argv: string[], io: CliIO): Promise<number | void>;
+}

@@ -1,0 +1,58 @@
+import { isShearsError } from '@shears/core';
+import { commandHelp, mainHelp } from './help.js';
+import { exitCodeFor, EXIT } from './exit-codes.js';
+import { printJson, type CliIO } from './io.js';
+import { commands } from './commands/index.js';
+
+declare const __SHEARS_VERSION__: string;
+export const VERSION = typeof __SHEARS_VERSION__ === 'string' ? __SHEARS_VERSION__ : '0.0.0-dev';
+
+export interface MainStreams {
+  stdout: CliIO['stdout'];
+  stderr: CliIO['stderr'];
+}
+
+/** Run the CLI; resolves to the exit code. Errors are one line unless --verbose. */
+export async function main(argv: string[], streams: MainStreams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const io: CliIO = {
+    ...streams,
+    json: argv.includes('--json'),
+    verbose: argv.includes('--verbose') || argv.includes('-v'),
+    quiet: argv.includes('--quiet') || argv.includes('-q'),
+    tty: Boolean(streams.stderr.isTTY) && !process.env.NO_COLOR,
+  };
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const target = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
+    io.stdout.write(target ? commandHelp(target) : mainHelp(commands, VERSION));
+    return EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    io.stderr.write(`shears: error: unknown command '${name}' (commands: ${commands.map((c) => c.name).join(', ')})\n`);
+    return EXIT.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(commandHelp(command));
+    return EXIT.ok;
+  }
+  try {
+    return (await command.run(rest, io)) ?? EXIT.ok;
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+function reportError(e: unknown, io: CliIO): number {
+  const known = isShearsError(e);
+  const message = known ? e.message : `internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+  io.stderr.write(`shears: error: ${message}\n`);
+  if (io.verbose && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+  else if (!known) io.stderr.write('shears: run with --verbose for the stack trace, and please report this\n');
+  if (io.json) printJson(io, { error: known ? e.toJSON() : { code: 'E_INTERNAL', message } });
+  return known ? exitCodeFor(e.code) : EXIT.internal;
+}

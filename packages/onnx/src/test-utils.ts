@@ -1,0 +1,116 @@
+// Helpers for this package's tests (not exported from the package).
+import type { Attribute, Graph, Model, SparseTensor, Tensor, Value } from '@shears/core';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { onnx } from './proto.js';
+
+/** Encodes a ModelProto given as a plain object with the generated encoder (to build test inputs). */
+export function protoBytes(m: onnx.IModelProto): Uint8Array {
+  return onnx.ModelProto.encode(m).finish();
+}
+
+function tensorDigest(t: Tensor): unknown {
+  const d = t.data;
+  const bytes = Array.isArray(d) ? d.map((s) => Buffer.from(s).toString('hex')).join(',') : Buffer.from(t.rawBytes()).toString('hex');
+  return { name: t.name, dtype: t.dtype, dims: t.dims, doc: t.docString, meta: t.metadataProps, data: createHash('sha256').update(bytes).digest('hex') };
+}
+
+function sparseDigest(s: SparseTensor): unknown {
+  return { values: tensorDigest(s.values), indices: tensorDigest(s.indices), dims: s.dims };
+}
+
+function attrDigest(a: Attribute): unknown {
+  const base = { name: a.name, type: a.type, ref: a.refAttrName, doc: a.docString };
+  if (a.refAttrName) return base;
+  switch (a.type) {
+    case 'tensor':
+      return { ...base, value: tensorDigest(a.value) };
+    case 'tensors':
+      return { ...base, value: a.value.map(tensorDigest) };
+    case 'graph':
+      return { ...base, value: graphDigest(a.value) };
+    case 'graphs':
+      return { ...base, value: a.value.map(graphDigest) };
+    case 'sparse_tensor':
+      return { ...base, value: sparseDigest(a.value) };
+    case 'sparse_tensors':
+      return { ...base, value: a.value.map(sparseDigest) };
+    default:
+      return { ...base, value: a.value };
+  }
+}
+
+function valueDigest(v: Value): unknown {
+  return { name: v.name, type: v.type, doc: v.docString, meta: v.metadataProps };
+}
+
+/** A plain structure of everything the IR holds, for deep equality between two reads. */
+export function graphDigest(g: Graph): unknown {
+  return {
+    name: g.name,
+    doc: g.docString,
+    meta: g.metadataProps,
+    inputs: g.inputs.map(valueDigest),
+    outputs: g.outputs.map(valueDigest),
+    initializers: [...g.initializers].map(([k, v]) => [k, tensorDigest(v.constValue!), valueDigest(v)]),
+    sparse: g.sparseInitializers.map(sparseDigest),
+    quant: g.quantizationAnnotations,
+    nodes: g.nodes.map((n) => ({
+      op: n.opType,
+      domain: n.domain,
+      name: n.name,
+      overload: n.overload,
+      doc: n.docString,
+      meta: n.metadataProps,
+      inputs: n.inputs.map((v) => (v ? v.name : null)),
+      outputs: n.outputs.map(valueDigest),
+      attrs: [...n.attributes.values()].map(attrDigest),
+    })),
+  };
+}
+
+export function modelDigest(m: Model): unknown {
+  return {
+    ir: m.irVersion,
+    opsets: [...m.opsetImports],
+    producer: [m.producerName, m.producerVersion, m.domain, m.modelVersion, m.docString],
+    meta: m.metadataProps,
+    training: m.trainingInfo.map((t) => Buffer.from(t).toString('hex')),
+    functions: m.functions.map((f) => ({ ...f, attributeDefaults: f.attributeDefaults.map(attrDigest), opsetImports: [...f.opsetImports], body: graphDigest(f.body) })),
+    graph: graphDigest(m.graph),
+  };
+}
+
+/** Deterministic PRNG (mulberry32) for fuzzing. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let pythonOnnx: boolean | undefined;
+/** Whether /usr/bin/python3 can import onnx (for the checker). */
+export function hasPythonOnnx(): boolean {
+  if (pythonOnnx === undefined) {
+    pythonOnnx = existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
+  }
+  return pythonOnnx;
+}
+
+/** Runs onnx.checker.check_model(full_check=True); throws with the checker's message on failure. */
+export function pythonCheck(path: string): void {
+  execFileSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(sys.argv[1], full_check=True)', path], { stdio: 'pipe' });
+}
+
+export function readF32(path: string): Float32Array {
+  const b = readFileSync(path);
+  const copy = new Uint8Array(b.length);
+  copy.set(b);
+  return new Float32Array(copy.buffer);
+}

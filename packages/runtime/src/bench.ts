@@ -1,0 +1,68 @@
+import { isStaticShape, ShearsError, type Model, type NamedTensor } from '@shears/core';
+import { Session, type RuntimeOptions } from './session.js';
+
+export interface BenchOptions extends RuntimeOptions {
+  runs?: number;
+  warmup?: number;
+  /** Inputs to time with; default: seeded random data of each input's static shape. */
+  feeds?: Record<string, NamedTensor>;
+}
+
+export interface BenchResult {
+  latencyMs: { median: number; p90: number; mean: number; min: number };
+  runs: number;
+  threads: number;
+}
+
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/** Random feeds for every graph input (float32 normal, int64 zeros); shapes must be static. */
+export function randomFeeds(model: Model, seed = 1): Record<string, NamedTensor> {
+  const feeds: Record<string, NamedTensor> = {};
+  let s = seed >>> 0;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
+  for (const v of model.graph.inputs) {
+    if (model.graph.initializers.has(v.name)) continue;
+    const shape = v.shape;
+    if (!isStaticShape(shape)) throw new ShearsError('E_DYNAMIC_SHAPE', `input ${v.name} has dynamic shape; pass --input-shape ${v.name}:1x3x224x224`, { node: v.name });
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (v.dtype === 'int64') feeds[v.name] = { dims: shape, data: new BigInt64Array(n) };
+    else {
+      const data = new Float32Array(n);
+      for (let i = 0; i < n; i++) data[i] = Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd());
+      feeds[v.name] = { dims: shape, data };
+    }
+  }
+  return feeds;
+}
+
+/** Latency over warm runs: median and p90, measured with one session. */
+export async function bench(model: Model, opts: BenchOptions = {}): Promise<BenchResult> {
+  const runs = opts.runs ?? 30;
+  const warmup = opts.warmup ?? 5;
+  const feeds = opts.feeds ?? randomFeeds(model);
+  const session = await Session.create(model, opts);
+  try {
+    for (let i = 0; i < warmup; i++) await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return {
+      latencyMs: { median: quantile(times, 0.5), p90: quantile(times, 0.9), mean: times.reduce((a, b) => a + b, 0) / runs, min: times[0]! },
+      runs,
+      threads: session.threads,
+    };
+  } finally {
+    await session.release();
+  }
+}

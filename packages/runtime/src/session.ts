@@ -1,0 +1,99 @@
+import { cpus } from 'node:os';
+import { ShearsError, type Model, type ModelRuntime, type NamedTensor } from '@shears/core';
+import { encodeModel } from '@shears/onnx';
+import * as ort from 'onnxruntime-node';
+
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface RuntimeOptions {
+  /** Intra-op threads; default: all cores. */
+  threads?: number;
+  graphOptimization?: GraphOptimization;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, cpus().length);
+}
+
+/** A loaded model, ready to run repeatedly. */
+export class Session {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly threads: number;
+  readonly #session: ort.InferenceSession;
+
+  private constructor(session: ort.InferenceSession, threads: number) {
+    this.#session = session;
+    this.inputNames = session.inputNames;
+    this.outputNames = session.outputNames;
+    this.threads = threads;
+  }
+
+  static async create(model: Model | Uint8Array, opts: RuntimeOptions = {}): Promise<Session> {
+    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+    const threads = opts.threads ?? defaultThreads();
+    try {
+      const s = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: opts.graphOptimization ?? 'all',
+      });
+      return new Session(s, threads);
+    } catch (e) {
+      throw new ShearsError('E_RUNTIME', `onnxruntime could not load the model: ${firstLine(e)}`, { cause: e });
+    }
+  }
+
+  async run(feeds: Record<string, NamedTensor>, outputs?: string[]): Promise<Record<string, NamedTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
+    let res: ort.InferenceSession.ReturnType;
+    try {
+      res = outputs ? await this.#session.run(ortFeeds, outputs) : await this.#session.run(ortFeeds);
+    } catch (e) {
+      throw new ShearsError('E_RUNTIME', `onnxruntime run failed: ${firstLine(e)}`, { cause: e });
+    }
+    const out: Record<string, NamedTensor> = {};
+    for (const [name, t] of Object.entries(res)) out[name] = { dims: [...t.dims], data: t.data as NamedTensor['data'] };
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.#session.release();
+  }
+}
+
+function toOrt(t: NamedTensor): ort.Tensor {
+  if (t.data instanceof Float32Array) return new ort.Tensor('float32', t.data, t.dims);
+  if (t.data instanceof BigInt64Array) return new ort.Tensor('int64', t.data, t.dims);
+  if (t.data instanceof Int32Array) return new ort.Tensor('int32', t.data, t.dims);
+  return new ort.Tensor('uint8', t.data, t.dims);
+}
+
+export function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
+}
+
+/** The ModelRuntime that plugins see in their context. */
+export class OrtRuntime implements ModelRuntime {
+  readonly name = 'onnxruntime-node';
+  readonly options: RuntimeOptions;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.options = options;
+  }
+
+  async run(model: Model, feeds: Record<string, NamedTensor>, opts: { outputs?: string[] } = {}): Promise<Record<string, NamedTensor>> {
+    const s = await Session.create(model, this.options);
+    try {
+      return await s.run(feeds, opts.outputs);
+    } finally {
+      await s.release();
+    }
+  }
+}
+
+export function createRuntime(options: RuntimeOptions = {}): OrtRuntime {
+  return new OrtRuntime(options);
+}
