@@ -22,6 +22,22 @@ function modeOf(path: string): number {
   }
 }
 
+/** Makes the renames durable; best effort (not every platform can fsync a directory). */
+function syncDirs(files: readonly PendingFile[]): void {
+  for (const dir of new Set(files.map((f) => dirname(f.path)))) {
+    try {
+      const fd = openSync(dir, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      // ignore
+    }
+  }
+}
+
 function bytesOf(p: Part): Uint8Array {
   if (p instanceof Uint8Array) return p;
   const b = p.produce();
@@ -85,6 +101,8 @@ export function writeFilesAtomicSync(files: readonly PendingFile[]): void {
       }
     }
     files.forEach((f, i) => renameSync(temps[i]!, f.path));
+    temps.length = 0;
+    syncDirs(files);
   } catch (e) {
     for (const t of temps) {
       try {
@@ -120,6 +138,8 @@ export async function writeFilesAtomic(files: readonly PendingFile[]): Promise<v
       }
     }
     for (let i = 0; i < files.length; i++) await rename(temps[i]!, files[i]!.path);
+    temps.length = 0;
+    syncDirs(files);
   } catch (e) {
     await Promise.all(temps.map((t) => unlink(t).catch(() => undefined)));
     throw wrapWriteError(files, e);

@@ -115,7 +115,7 @@ export function decodeAttribute(a: onnx.AttributeProto, ctx: AttributeContext): 
   const type = TYPES[code];
   if (!type) throw new DecodeError(`attribute ${quote(name)} has no valid type (${code})`);
   const extras = {
-    ...(has(a, 'ref_attr_name') ? { refAttrName: a.ref_attr_name } : {}),
+    ...(a.ref_attr_name ? { refAttrName: a.ref_attr_name } : {}),
     ...(has(a, 'doc_string') ? { docString: a.doc_string } : {}),
   };
   let value: AttributeValue;
@@ -123,7 +123,8 @@ export function decodeAttribute(a: onnx.AttributeProto, ctx: AttributeContext): 
   const missing = (what: string): never => {
     throw new DecodeError(`attribute ${quote(name)} of type ${type} has no ${what}`);
   };
-  if (has(a, 'ref_attr_name')) value = placeholder(type);
+  // A reference to the calling node's attribute carries no value of its own.
+  if (a.ref_attr_name) value = placeholder(type);
   else
     switch (type) {
       case 'float':

@@ -16,7 +16,7 @@ export const runCommand: Command = {
   async run(argv: string[], io: CliIO) {
     const { values, positionals } = parse('run', argv, this.options);
     const file = needOne('run', positionals, 'recipe file');
-    const recipe = loadRecipe(file);
+    const recipe = await loadRecipe(file);
     if (!recipe.input) throw new ShearsError('E_RECIPE', `${file}: input: the recipe needs an input model`, { file, option: 'input' });
     const map = builtins();
     const p = await pipelineFromRecipe(recipe, { builtins: map });

@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { loadRecipe, parseRecipe } from './recipe.js';
 
 describe('recipes', () => {
-  it('parses YAML and JSON', () => {
-    const y = parseRecipe('input: m.onnx\nsteps:\n  - use: unstructured\n    with: {amount: 0.5}\n', 'r.yaml');
+  it('parses YAML and JSON', async () => {
+    const y = await parseRecipe('input: m.onnx\nsteps:\n  - use: unstructured\n    with: {amount: 0.5}\n', 'r.yaml');
     expect(y.steps[0]).toEqual({ use: 'unstructured', with: { amount: 0.5 } });
-    const j = parseRecipe('{"steps":[{"use":"compact"}]}', 'r.json');
+    const j = await parseRecipe('{"steps":[{"use":"compact"}]}', 'r.json');
     expect(j.steps[0]!.use).toBe('compact');
   });
 
@@ -20,19 +20,19 @@ describe('recipes', () => {
     ['steps:\n  - use: x\ninputShape: {input: [1, -3]}\n', 'r.yaml: inputShape.input[1]:'],
     ['version: 2\nsteps:\n  - use: x\n', 'r.yaml: version:'],
     ['steps: [\n', 'r.yaml: cannot parse'],
-  ])('refuses %j with a message naming the key', (text, expected) => {
-    expect(() => parseRecipe(text, 'r.yaml')).toThrow(expected);
+  ])('refuses %j with a message naming the key', async (text, expected) => {
+    await expect(parseRecipe(text, 'r.yaml')).rejects.toThrow(expected);
   });
 
-  it('resolves input relative to the recipe file', () => {
+  it('resolves input relative to the recipe file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shears-recipe-'));
     writeFileSync(join(dir, 'r.yaml'), 'input: ../m.onnx\nsteps:\n  - use: a\n');
-    const r = loadRecipe(join(dir, 'r.yaml'));
+    const r = await loadRecipe(join(dir, 'r.yaml'));
     expect(r.input).toBe(join(dir, '..', 'm.onnx'));
     expect(r.baseDir).toBe(dir);
   });
 
-  it('names a missing recipe file', () => {
-    expect(() => loadRecipe('/nope/r.yaml')).toThrow('/nope/r.yaml: cannot read recipe (ENOENT)');
+  it('names a missing recipe file', async () => {
+    await expect(loadRecipe('/nope/r.yaml')).rejects.toThrow('/nope/r.yaml: cannot read recipe (ENOENT)');
   });
 });

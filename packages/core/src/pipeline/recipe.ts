@@ -1,33 +1,43 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ShearsError } from '../errors.js';
 
-const stepSchema = z
-  .object({
-    use: z.string().min(1, 'must name a plugin'),
-    with: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
+// zod and yaml load only when a recipe is read: they cost ~180 ms of start-up
+// that commands without recipes should not pay.
+async function makeSchema() {
+  const { z } = await import('zod');
+  const step = z
+    .object({
+      use: z.string().min(1, 'must name a plugin'),
+      with: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict();
+  return z
+    .object({
+      version: z.literal(1).optional(),
+      /** The model file; relative to the recipe. */
+      input: z.string().min(1).optional(),
+      /** Static sizes for dynamic inputs, e.g. {input: [1, 3, 224, 224]}. */
+      inputShape: z.record(z.string(), z.array(z.number().int().positive())).optional(),
+      steps: z.array(step).min(1, 'needs at least one step'),
+    })
+    .strict();
+}
 
-export const recipeSchema = z
-  .object({
-    version: z.literal(1).optional(),
-    /** The model file; relative to the recipe. */
-    input: z.string().min(1).optional(),
-    /** Static sizes for dynamic inputs, e.g. {input: [1, 3, 224, 224]}. */
-    inputShape: z.record(z.string(), z.array(z.number().int().positive())).optional(),
-    steps: z.array(stepSchema).min(1, 'needs at least one step'),
-  })
-  .strict();
+let schema: ReturnType<typeof makeSchema> | undefined;
 
-export type Recipe = z.infer<typeof recipeSchema>;
-export type RecipeStep = z.infer<typeof stepSchema>;
+/** The recipe schema (zod), built on first use. */
+export function recipeSchema(): ReturnType<typeof makeSchema> {
+  return (schema ??= makeSchema());
+}
+
+export type Recipe = z.infer<Awaited<ReturnType<typeof makeSchema>>>;
+export type RecipeStep = Recipe['steps'][number];
 
 /** Validate a parsed recipe; errors name the file and the key path. */
-export function validateRecipe(data: unknown, file = 'recipe'): Recipe {
-  const r = recipeSchema.safeParse(data);
+export async function validateRecipe(data: unknown, file = 'recipe'): Promise<Recipe> {
+  const r = (await recipeSchema()).safeParse(data);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const where = formatPath(issue.path);
@@ -43,10 +53,10 @@ function formatPath(path: PropertyKey[]): string {
 }
 
 /** Parse YAML or JSON recipe text. */
-export function parseRecipe(text: string, file = 'recipe'): Recipe {
+export async function parseRecipe(text: string, file = 'recipe'): Promise<Recipe> {
   let data: unknown;
   try {
-    data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    data = file.endsWith('.json') ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (e) {
     const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     throw new ShearsError('E_RECIPE', `${file}: cannot parse: ${first}`, { file });
@@ -55,14 +65,14 @@ export function parseRecipe(text: string, file = 'recipe'): Recipe {
 }
 
 /** Read a recipe; its `input` is resolved against the recipe's folder. */
-export function loadRecipe(path: string): Recipe & { baseDir: string } {
+export async function loadRecipe(path: string): Promise<Recipe & { baseDir: string }> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new ShearsError('E_IO', `${path}: cannot read recipe (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: path });
   }
-  const recipe = parseRecipe(text, path);
+  const recipe = await parseRecipe(text, path);
   const baseDir = dirname(resolve(path));
   return { ...recipe, input: recipe.input ? resolve(baseDir, recipe.input) : undefined, baseDir };
 }
