@@ -1,11 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyPlan, definePlugin, pipeline, ShearsError } from '@shears/core';
-import { assertConformance, tinyModel } from '@shears/core/testing';
+import { assertConformance, testContext, tinyModel } from '@shears/core/testing';
 import { onnxImport, onnxWrite, readModel } from '@shears/onnx';
 import { describe, expect, it } from 'vitest';
 import { thresholdPruning } from './index.js';
@@ -21,7 +20,7 @@ describe('shears-plugin-threshold', () => {
   it('plans exactly the weights below the threshold, and the applier zeroes them', async () => {
     const model = tinyModel();
     const w = Float32Array.from(model.graph.initializer('conv1.weight')!.floats());
-    const plan = await thresholdPruning({ threshold: 0.2 }).plan(model, {} as never);
+    const plan = await thresholdPruning({ threshold: 0.2 }).plan(model, testContext());
     const expected = [...w.keys()].filter((i) => Math.abs(w[i]!) < 0.2);
     const action = plan.actions.find((a) => a.type === 'mask' && a.tensor === 'conv1.weight')!;
     expect(action.type === 'mask' && Array.from(action.prune)).toEqual(expected);
@@ -57,7 +56,8 @@ describe('shears-plugin-threshold', () => {
 
   it('plugs into the shears CLI by module path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'threshold-cli-'));
-    const bin = createRequire(import.meta.url).resolve('@shears/cli/package.json').replace('package.json', 'dist/bin.js');
+    // The repo's built CLI (a published plugin would use its installed `shears`).
+    const bin = join(repo, 'apps', 'cli', 'dist', 'bin.js');
     const r = spawnSync(process.execPath, [bin, 'prune', join(repo, 'fixtures', 'tiny-cnn.onnx'), '-o', join(dir, 'o.onnx'), '--strategy', join(here, '..', 'dist', 'index.js'), '--set', 'threshold=0.05', '--json'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

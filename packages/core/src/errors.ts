@@ -29,7 +29,11 @@ export interface ErrorContext {
   cause?: unknown;
 }
 
+/** Marks ShearsErrors across copies of this module (the ESM and CJS builds are two classes). */
+const BRAND = Symbol.for('shears.error');
+
 export class ShearsError extends Error {
+  readonly [BRAND] = true;
   readonly code: ErrorCode;
   readonly file?: string;
   readonly node?: string;
@@ -67,7 +71,7 @@ export class ShearsError extends Error {
 }
 
 export function isShearsError(e: unknown): e is ShearsError {
-  return e instanceof ShearsError;
+  return e instanceof ShearsError || (e instanceof Error && (e as unknown as Record<symbol, unknown>)[BRAND] === true);
 }
 
 /** Shorthand constructors; messages should name the file/node/op/option. */

@@ -2,3 +2,4 @@
 export * from './testing/conformance.js';
 export * from './testing/fingerprint.js';
 export * from './testing/tiny-model.js';
+export * from './testing/context.js';

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, write
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ShearsError } from '@shears/core';
+import { isShearsError, ShearsError } from '@shears/core';
 import type { Part } from './chunks.js';
 import { describeFsError, ioError } from './errors.js';
 
@@ -147,7 +147,7 @@ export async function writeFilesAtomic(files: readonly PendingFile[]): Promise<v
 }
 
 function wrapWriteError(files: readonly PendingFile[], e: unknown): ShearsError {
-  if (e instanceof ShearsError) return e;
+  if (isShearsError(e)) return e;
   const last = files[files.length - 1]?.path ?? '?';
   return ioError(last, `cannot write (${describeFsError(e)})`, e);
 }

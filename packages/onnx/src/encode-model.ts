@@ -1,4 +1,4 @@
-import { ShearsError, type Model } from '@shears/core';
+import { isShearsError, ShearsError, type Model } from '@shears/core';
 import { Chunks, joinParts, type Part } from './chunks.js';
 import { GraphEncoder } from './encode-graph.js';
 import { metadataParts, unknownParts, type ExternalTarget } from './encode-tensor.js';
@@ -45,7 +45,7 @@ export function encodeModel(model: Model): Uint8Array {
     if (size > PROTOBUF_LIMIT) throw tooLarge('<memory>', size);
     return joinParts(parts, size);
   } catch (e) {
-    if (e instanceof ShearsError) throw e;
+    if (isShearsError(e)) throw e;
     throw new ShearsError('E_INTERNAL', `encoding the model failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
 }

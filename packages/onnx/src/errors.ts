@@ -1,4 +1,4 @@
-import { ShearsError } from '@shears/core';
+import { isShearsError, ShearsError } from '@shears/core';
 import { WireError } from './wire.js';
 
 /** Names from a corrupt file can be long or hold control characters; keep messages one short line. */
@@ -25,7 +25,7 @@ export function ioError(file: string, detail: string, cause?: unknown): ShearsEr
 
 /** Any failure while decoding becomes a ShearsError naming the file. */
 export function asParseError(file: string, e: unknown): ShearsError {
-  if (e instanceof ShearsError) return e;
+  if (isShearsError(e)) return e;
   if (e instanceof RangeError && /call stack/i.test(e.message)) return parseError(file, 'structure nested too deeply');
   if (e instanceof WireError) return parseError(file, `${e.message} at byte ${e.offset}`);
   const msg = e instanceof Error ? e.message : String(e);

@@ -39,7 +39,9 @@ export async function resolvePlugin(spec: string, options: Record<string, unknow
   } catch (e) {
     throw new ShearsError('E_PLUGIN', `plugin module '${spec}' failed to load: ${(e as Error).message.split('\n')[0]}`, { plugin: spec, cause: e });
   }
-  const exported = mod.default ?? mod.plugin;
+  let exported = mod.default ?? mod.plugin;
+  // A CommonJS build seen through import(): module.exports is the default export.
+  if (exported && typeof exported === 'object' && 'default' in exported && pluginProblem(exported) !== undefined) exported = (exported as { default: unknown }).default;
   if (typeof exported === 'function') return instantiate(exported as PluginFactory, options, spec);
   const problem = pluginProblem(exported);
   if (problem) throw new ShearsError('E_PLUGIN', `module '${spec}' is not a Shears plugin: its default export ${problem}`, { plugin: spec });

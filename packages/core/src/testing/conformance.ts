@@ -5,7 +5,8 @@ import { isShearsError } from '../errors.js';
 import { cloneModel } from '../ir/clone.js';
 import type { Model } from '../ir/model.js';
 import { applyPlan } from '../plugin/apply-plan.js';
-import { StateBag, silentLogger, silentProgress, type PluginContext } from '../plugin/context.js';
+import type { PluginContext } from '../plugin/context.js';
+import { testContext } from './context.js';
 import { pluginProblem } from '../plugin/define.js';
 import { deserializePlan, serializePlan } from '../plugin/plan.js';
 import type { Plugin, PluginFactory } from '../plugin/types.js';
@@ -95,15 +96,7 @@ async function runChecks(opts: ConformanceOptions, report: ConformanceReport, ch
     });
   }
 
-  const ctx = (): PluginContext => ({
-    logger: silentLogger,
-    progress: silentProgress,
-    signal: new AbortController().signal,
-    state: new StateBag(),
-    outputs: new RunStager(),
-    dryRun: false,
-    ...opts.context,
-  });
+  const ctx = (): PluginContext => testContext(opts.context);
   const loadModel = async () => (opts.model ? await opts.model() : tinyModel());
   await checkHooks(p, ctx, loadModel, check);
   return report;
