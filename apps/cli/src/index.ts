@@ -1,2 +1,2 @@
 export { main, VERSION } from './main.js';
-export { commands } from './commands/index.js';
+export { COMMAND_NAMES, loadCommand, loadCommands } from './commands/index.js';

@@ -2,7 +2,7 @@ import { isShearsError } from '@shears/core';
 import { commandHelp, mainHelp } from './help.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import { printJson, type CliIO } from './io.js';
-import { commands } from './commands/index.js';
+import { COMMAND_NAMES, loadCommand, loadCommands } from './commands/index.js';
 
 declare const __SHEARS_VERSION__: string;
 export const VERSION = typeof __SHEARS_VERSION__ === 'string' ? __SHEARS_VERSION__ : '0.0.0-dev';
@@ -23,17 +23,17 @@ export async function main(argv: string[], streams: MainStreams = { stdout: proc
   };
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    const target = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
-    io.stdout.write(target ? commandHelp(target) : mainHelp(commands, VERSION));
+    const target = name === 'help' && rest[0] ? await loadCommand(rest[0]) : undefined;
+    io.stdout.write(target ? commandHelp(target) : mainHelp(await loadCommands(), VERSION));
     return EXIT.ok;
   }
   if (name === '--version' || name === '-V') {
     io.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
-  const command = commands.find((c) => c.name === name);
+  const command = await loadCommand(name);
   if (!command) {
-    io.stderr.write(`shears: error: unknown command '${name}' (commands: ${commands.map((c) => c.name).join(', ')})\n`);
+    io.stderr.write(`shears: error: unknown command '${name}' (commands: ${COMMAND_NAMES.join(', ')})\n`);
     return EXIT.usage;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -175,7 +175,7 @@ export function decodeTensor(m: TensorMsg, ctx: TensorContext): Tensor {
     if (raw.byteOffset % bpe === 0) return keep(new Tensor({ ...common, storage: 'raw', data: viewBytes(dtype, raw) }));
     // Misaligned for a typed view: copy only if someone reads the data; the
     // writer streams the original bytes of tensors nobody touched.
-    const t = new Tensor({ ...common, storage: 'raw', load: () => viewBytes(dtype, raw) });
+    const t = new Tensor({ ...common, storage: 'raw', raw, load: () => viewBytes(dtype, raw) });
     rawSources.set(t, raw);
     return keep(t);
   }

@@ -1,11 +1,26 @@
-import { benchCommand } from './bench.js';
-import { compareCommand } from './compare.js';
-import { convert } from './convert.js';
-import { evalCommand } from './eval.js';
-import { inspect } from './inspect.js';
-import { pluginsCommand } from './plugins.js';
-import { prune } from './prune.js';
-import { runCommand } from './run.js';
 import type { Command } from './types.js';
 
-export const commands: Command[] = [inspect, convert, prune, evalCommand, benchCommand, compareCommand, runCommand, pluginsCommand];
+/**
+ * Commands load on demand: `shears inspect` should not pay for onnxruntime,
+ * image decoders or zod, which only some commands use.
+ */
+const LOADERS: Record<string, () => Promise<Command>> = {
+  inspect: async () => (await import('./inspect.js')).inspect,
+  convert: async () => (await import('./convert.js')).convert,
+  prune: async () => (await import('./prune.js')).prune,
+  eval: async () => (await import('./eval.js')).evalCommand,
+  bench: async () => (await import('./bench.js')).benchCommand,
+  compare: async () => (await import('./compare.js')).compareCommand,
+  run: async () => (await import('./run.js')).runCommand,
+  plugins: async () => (await import('./plugins.js')).pluginsCommand,
+};
+
+export const COMMAND_NAMES = Object.keys(LOADERS);
+
+export async function loadCommand(name: string): Promise<Command | undefined> {
+  return LOADERS[name]?.();
+}
+
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(COMMAND_NAMES.map((n) => LOADERS[n]!()));
+}

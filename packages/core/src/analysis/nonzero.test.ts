@@ -21,3 +21,15 @@ describe('countNonzero', () => {
     expect(countNonzero(new Tensor({ dtype: 'float4e2m1', dims: [2], data: Uint8Array.of(0x28) }))).toBe(1);
   });
 });
+
+describe('countNonzero on lazy misaligned bytes', () => {
+  it('counts from the raw bytes without loading', () => {
+    const f = Float32Array.of(0, -0, 1.5, 0, -2, 3e-40, 0);
+    const buf = new Uint8Array(f.byteLength + 1);
+    buf.set(new Uint8Array(f.buffer), 1); // offset 1: no Float32Array view possible
+    const raw = buf.subarray(1);
+    const t = new Tensor({ dtype: 'float32', dims: [7], raw, load: () => { throw new Error('must not load'); } });
+    expect(countNonzero(t)).toBe(3);
+    expect(t.loaded).toBe(false);
+  });
+});

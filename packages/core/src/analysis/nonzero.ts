@@ -7,6 +7,9 @@ import type { Tensor } from '../ir/tensor.js';
  */
 export function countNonzero(t: Tensor): number {
   if (t.dtype === 'string') return (t.data as Uint8Array[]).length;
+  // A lazy float32 tensor over misaligned bytes: scan the bytes, skip the copy.
+  const raw = t.dtype === 'float32' && !t.loaded ? t.peekBytes() : undefined;
+  if (raw) return nzFloat32Bytes(raw, t.size);
   const a = t.values;
   const n = t.size;
   switch (t.dtype) {
@@ -41,6 +44,12 @@ function nzFloat32(f: Float32Array, n: number): number {
   const u = new Int32Array(f.buffer, f.byteOffset, n);
   let c = 0;
   for (let i = 0; i < n; i++) c += ((u[i]! & 0x7fffffff) + 0x7fffffff) >>> 31;
+  return c;
+}
+
+function nzFloat32Bytes(b: Uint8Array, n: number): number {
+  let c = 0;
+  for (let i = 0, k = 0; i < n; i++, k += 4) c += (b[k]! | b[k + 1]! | b[k + 2]! | (b[k + 3]! & 0x7f)) !== 0 ? 1 : 0;
   return c;
 }
 

@@ -21,6 +21,11 @@ export interface TensorInit {
   data?: TensorData;
   /** Loads the data on first access (external data, lazily read). */
   load?: () => TensorData;
+  /**
+   * The raw little-endian bytes `load` decodes from, when they are already in
+   * memory (e.g. misaligned raw_data): lets scans read them without a copy.
+   */
+  raw?: Uint8Array;
   external?: ExternalData;
   docString?: string;
   /** Whether the source stored values in raw_data or in typed fields; writers may honour it. */
@@ -48,6 +53,7 @@ export class Tensor {
   metadataProps?: [string, string][];
   #data?: TensorData;
   #load?: () => TensorData;
+  #raw?: Uint8Array;
 
   constructor(init: TensorInit) {
     this.name = init.name ?? '';
@@ -59,6 +65,7 @@ export class Tensor {
     this.metadataProps = init.metadataProps;
     this.#data = init.data;
     this.#load = init.load;
+    this.#raw = init.raw;
     if (!this.#data && !this.#load) this.#data = this.dtype === 'string' ? [] : allocate(this.dtype, this.size);
   }
 
@@ -80,6 +87,7 @@ export class Tensor {
     if (this.#data === undefined) {
       this.#data = this.#load!();
       this.#load = undefined;
+      this.#raw = undefined;
     }
     return this.#data;
   }
@@ -87,6 +95,13 @@ export class Tensor {
   set data(d: TensorData) {
     this.#data = d;
     this.#load = undefined;
+    this.#raw = undefined;
+  }
+
+  /** Raw bytes without forcing a lazy load (or copy); undefined when only loading can tell. */
+  peekBytes(): Uint8Array | undefined {
+    if (this.#data !== undefined) return Array.isArray(this.#data) ? undefined : this.rawBytes();
+    return this.#raw;
   }
 
   /** Numeric data; throws for string tensors. */

@@ -2,7 +2,7 @@ import { dtypeFromCode, type DType } from '../ir/dtype.js';
 import type { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
-import type { OpSpec } from './types.js';
+import type { OpSpec, ParamSlots } from './types.js';
 
 /**
  * The constant tensor behind a value: an initializer or an ONNX Constant
@@ -85,4 +85,16 @@ export function weightRolesOf(spec: OpSpec, node: Node) {
 export function channelAxisOf(spec: OpSpec, node: Node): number {
   const a = spec.channelAxis;
   return typeof a === 'function' ? a(node) : (a ?? 1);
+}
+
+/** The axis of data input 0 that a compute op consumes channels on (see OpSpec.inputChannelAxis). */
+export function inputChannelAxisOf(spec: OpSpec, node: Node): number {
+  const a = spec.inputChannelAxis;
+  if (a === undefined) return channelAxisOf(spec, node);
+  return typeof a === 'function' ? a(node) : a;
+}
+
+/** Where the node's structural parameters live at an opset (empty when the op has none). */
+export function paramSlotsOf(spec: OpSpec, opset: number): ParamSlots {
+  return spec.params?.(opset) ?? { slots: {} };
 }

@@ -121,6 +121,25 @@ export interface StructureInfo {
 
 export type NodePredicate = (node: Node) => boolean;
 
+/** Where an op keeps one structural parameter: an input slot, or an attribute. */
+export type ParamSlot = { input: number } | { attr: string };
+
+/**
+ * Structural parameters that structured pruning may have to rewrite (as new
+ * constants) when the channels flowing through a node change:
+ * - shape/sizes: a target shape (Reshape, Expand) or output sizes (Resize);
+ *   entries on pruned axes get the new channel count (0, -1 and 1 are kept).
+ * - starts/ends/axes/steps: Slice; split: Split sizes.
+ * - scales/roi/pads/repeats: kept as they are (only frozen when computed).
+ */
+export type StructureParam = 'shape' | 'sizes' | 'starts' | 'ends' | 'axes' | 'steps' | 'split' | 'scales' | 'roi' | 'pads' | 'repeats';
+
+export interface ParamSlots {
+  slots: Partial<Record<StructureParam, ParamSlot>>;
+  /** Attributes to drop when a parameter is written (e.g. Split's num_outputs). */
+  drop?: string[];
+}
+
 export interface OpSpec {
   opType: string;
   /** '' is the ONNX default domain ('ai.onnx' is normalized to ''). */
@@ -135,6 +154,14 @@ export interface OpSpec {
   dataInputs?: number[] | 'all';
   /** Activation axis that carries channels (negative counts from the end); default 1 (NCHW). */
   channelAxis?: number | ((node: Node) => number);
+  /** Axis of data input 0 whose channels a compute op consumes (its weights' inAxis); default channelAxis. */
+  inputChannelAxis?: number | ((node: Node) => number);
+  /** Output 0 is input 0 unchanged (Identity, Dropout at inference), so a constant seen through it is still a constant. */
+  identity?: boolean;
+  /** Any all-zero data input makes the output zero (Mul, And): stronger than zeroPreserving. */
+  zeroAbsorbing?: boolean;
+  /** Where the op's structural parameters live at an opset (see StructureParam). */
+  params?: (opset: number) => ParamSlots;
   /** The op mixes values across its `structure().axis` (Softmax, LRN, LayerNorm…). */
   crossChannel?: boolean;
   /** f(0)=0: all-zero inputs give an all-zero output (needed for compaction). */

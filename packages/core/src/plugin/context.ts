@@ -50,7 +50,7 @@ export class StateBag {
 /** Float tensors by name, for feeds and results. */
 export interface NamedTensor {
   dims: number[];
-  data: Float32Array | BigInt64Array | Int32Array | Uint8Array;
+  data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { PluginContext } from './context.js';
+import type { CriterionHooks } from './criterion-hooks.js';
 import type { PruningPlan } from './plan.js';
 
 export const PLUGIN_KINDS = ['importer', 'pass', 'strategy', 'criterion', 'finetuner', 'exporter'] as const;
@@ -64,7 +65,8 @@ export interface ScoreTarget {
   granularity: { kind: 'element' } | { kind: 'channel'; axis: number };
 }
 
-export interface CriterionPlugin extends PluginBase {
+/** See CriterionHooks for the optional prepare() and reconstruct() hooks. */
+export interface CriterionPlugin extends PluginBase, CriterionHooks {
   kind: 'criterion';
   /** Needs calibration activations through the runtime. */
   needsData?: boolean;

@@ -9,7 +9,7 @@ import type { PluginContext } from '../plugin/context.js';
 import { testContext } from './context.js';
 import { pluginProblem } from '../plugin/define.js';
 import { deserializePlan, serializePlan } from '../plugin/plan.js';
-import type { Plugin, PluginFactory } from '../plugin/types.js';
+import type { Plugin, PluginFactory, ScoreTarget } from '../plugin/types.js';
 import { RunStager } from '../pipeline/staging.js';
 import { modelFingerprint } from './fingerprint.js';
 import { tinyModel } from './tiny-model.js';
@@ -151,6 +151,34 @@ async function checkHooks(p: Plugin, ctx: () => PluginContext, loadModel: () => 
       if (scored === 0) throw new Error('the model had no weight to score');
       if (modelFingerprint(model) !== before) throw new Error('score() changed the model');
     });
+    if (p.prepare) {
+      await check('prepare() takes every target and leaves the model alone', async () => {
+        const model = await loadModel();
+        const before = modelFingerprint(model);
+        const targets = weightTargets(model);
+        await p.prepare!(model, targets, ctx());
+        for (const t of targets) await p.score(t, ctx());
+        if (modelFingerprint(model) !== before) throw new Error('prepare() changed the model');
+      });
+    }
+    if (p.reconstruct) {
+      await check('reconstruct() prunes exactly the budget and returns the whole tensor', async () => {
+        const model = await loadModel();
+        const before = modelFingerprint(model);
+        for (const t of weightTargets(model)) {
+          const count = Math.floor(t.weight.size / 2);
+          const r = await p.reconstruct!(t, { count }, ctx());
+          if (!(r.prune instanceof Uint32Array) || r.prune.length !== count) throw new Error(`${t.node.label}: expected Uint32Array(${count}) of pruned indices, got ${r.prune?.length}`);
+          for (let i = 0; i < r.prune.length; i++) {
+            if (r.prune[i]! >= t.weight.size || (i > 0 && r.prune[i]! <= r.prune[i - 1]!)) throw new Error(`${t.node.label}: pruned indices must be ascending, unique and in range`);
+          }
+          if (!(r.data instanceof Float32Array) || r.data.length !== t.weight.size) throw new Error(`${t.node.label}: data must be Float32Array(${t.weight.size})`);
+          for (let i = 0; i < r.data.length; i++) if (!Number.isFinite(r.data[i]!)) throw new Error(`${t.node.label}: non-finite value at ${i}`);
+          for (const i of r.prune) if (r.data[i] !== 0) throw new Error(`${t.node.label}: pruned element ${i} is ${r.data[i]}, not 0`);
+        }
+        if (modelFingerprint(model) !== before) throw new Error('reconstruct() changed the model');
+      });
+    }
   } else if (p.kind === 'exporter') {
     await check('exporter writes through the stager and leaves the model alone', async () => {
       const model = await loadModel();
@@ -163,6 +191,16 @@ async function checkHooks(p: Plugin, ctx: () => PluginContext, loadModel: () => 
       if (modelFingerprint(model) !== before) throw new Error('export() changed the model');
     });
   }
+}
+
+/** Element score targets for every float weight (rank >= 2) on input 1, as the score check uses. */
+function weightTargets(model: Model): ScoreTarget[] {
+  const out: ScoreTarget[] = [];
+  for (const node of model.graph.nodes) {
+    const w = node.inputs[1]?.constValue;
+    if (w && w.dtype === 'float32' && w.dims.length >= 2) out.push({ model, node, input: 1, weight: w, granularity: { kind: 'element' } });
+  }
+  return out;
 }
 
 /** Throw one error listing every failed check (for use inside a test). */

@@ -49,8 +49,8 @@ const symMinMax = (v: Dim[]): Dim => (v.every((x) => x !== null && x === v[0]) ?
 
 const divide = ([a, b]: number[], isInt: boolean) => (isInt ? (b === 0 ? 0 : Math.trunc(a! / b!)) : a! / b!);
 
-function arith(opType: string, fn: (v: number[], isInt: boolean) => number, sym: ((v: Dim[]) => Dim) | undefined, zeroPreserving: boolean): OpSpec {
-  return { ...DEFAULT, opType, channel: 'elementwise', zeroPreserving, infer: broadcastRule(0), fold: foldMap(fn, { sym }) };
+function arith(opType: string, fn: (v: number[], isInt: boolean) => number, sym: ((v: Dim[]) => Dim) | undefined, zeroPreserving: boolean, zeroAbsorbing = false): OpSpec {
+  return { ...DEFAULT, opType, channel: 'elementwise', zeroPreserving, zeroAbsorbing, infer: broadcastRule(0), fold: foldMap(fn, { sym }) };
 }
 
 const compare = (opType: string, fn: (a: number, b: number) => boolean, sym?: (v: Dim[]) => Dim): OpSpec => ({
@@ -61,10 +61,11 @@ const compare = (opType: string, fn: (a: number, b: number) => boolean, sym?: (v
   fold: foldMap(([a, b]) => (fn(a!, b!) ? 1 : 0), { out: 'bool', sym }),
 });
 
-const logic = (opType: string, fn: (a: boolean, b: boolean) => boolean): OpSpec => ({
+const logic = (opType: string, fn: (a: boolean, b: boolean) => boolean, zeroAbsorbing = false): OpSpec => ({
   ...DEFAULT,
   opType,
   channel: 'elementwise',
+  zeroAbsorbing,
   infer: broadcastRule('bool'),
   fold: foldMap(([a, b]) => (fn(a !== 0, b !== 0) ? 1 : 0), { out: 'bool' }),
 });
@@ -88,7 +89,7 @@ function mod(a: number, b: number, fmod: boolean, isInt: boolean): number {
 export const ELEMENTWISE_SPECS: OpSpec[] = [
   arith('Add', ([a, b]) => a! + b!, symAdd, true),
   arith('Sub', ([a, b]) => a! - b!, symSub, true),
-  arith('Mul', ([a, b]) => a! * b!, symMul, true),
+  arith('Mul', ([a, b]) => a! * b!, symMul, true, true),
   arith('Div', divide, symDiv, false),
   arith('Pow', ([a, b]) => a! ** b!, undefined, false),
   {
@@ -104,7 +105,7 @@ export const ELEMENTWISE_SPECS: OpSpec[] = [
   compare('LessOrEqual', (a, b) => a <= b),
   compare('Greater', (a, b) => a > b),
   compare('GreaterOrEqual', (a, b) => a >= b),
-  logic('And', (a, b) => a && b),
+  logic('And', (a, b) => a && b, true),
   logic('Or', (a, b) => a || b),
   logic('Xor', (a, b) => a !== b),
   {

@@ -161,6 +161,8 @@ export const GATHER_SLICE_SPECS: OpSpec[] = [
     channel: 'split',
     zeroPreserving: true,
     infer: splitShape,
+    // Opset 18 allows num_outputs instead of split sizes; writing sizes drops it.
+    params: (opset) => (opset < 13 ? { slots: { split: { attr: 'split' } } } : { slots: { split: { input: 1 } }, drop: ['num_outputs'] }),
     structure: (ctx): StructureInfo | undefined => {
       const x = ctx.shape(0);
       if (!x) return undefined;
@@ -175,6 +177,10 @@ export const GATHER_SLICE_SPECS: OpSpec[] = [
     channel: 'slice',
     zeroPreserving: true,
     infer: sliceShape,
+    params: (opset) =>
+      opset < 10
+        ? { slots: { starts: { attr: 'starts' }, ends: { attr: 'ends' }, axes: { attr: 'axes' } } }
+        : { slots: { starts: { input: 1 }, ends: { input: 2 }, axes: { input: 3 }, steps: { input: 4 } } },
     fold: foldSlice,
     structure: (ctx) => {
       const r = ctx.shape(0)?.length;

@@ -4,7 +4,7 @@ import { broadcastIndex, broadcastShapes } from '../../shape/broadcast.js';
 import { dimProduct, isNum, mulDim, normAxes, reshapeTarget, ShapeConflict } from '../../shape/dims.js';
 import { elements } from '../../shape/known.js';
 import { transposeKnown } from '../../shape/kernels.js';
-import type { FoldRule, OpContext, OpSpec, StructureInfo } from '../types.js';
+import type { FoldRule, OpContext, OpSpec, ParamSlots, StructureInfo } from '../types.js';
 import { DEFAULT, intsFrom, t } from './common.js';
 
 /** Fold that keeps input 0's elements and gives them the output's inferred dims. */
@@ -139,13 +139,23 @@ function spaceDepth(toSpace: boolean) {
   };
 }
 
+const squeezeParams = (opset: number): ParamSlots => ({ slots: { axes: opset < 13 ? { attr: 'axes' } : { input: 1 } } });
+
 const axesStructure = (ctx: OpContext): StructureInfo | undefined => {
   const axes = squeezeAxes(ctx);
   return axes ? { axes } : undefined;
 };
 
 export const LAYOUT_SPECS: OpSpec[] = [
-  { ...DEFAULT, opType: 'Reshape', channel: 'reshape', zeroPreserving: true, infer: reshapeShape, fold: foldRedim },
+  {
+    ...DEFAULT,
+    opType: 'Reshape',
+    channel: 'reshape',
+    zeroPreserving: true,
+    infer: reshapeShape,
+    fold: foldRedim,
+    params: (opset) => ({ slots: { shape: opset < 5 ? { attr: 'shape' } : { input: 1 } } }),
+  },
   {
     ...DEFAULT,
     opType: 'Flatten',
@@ -180,9 +190,19 @@ export const LAYOUT_SPECS: OpSpec[] = [
       return perm && { perm };
     },
   },
-  { ...DEFAULT, opType: 'Squeeze', channel: 'reshape', zeroPreserving: true, infer: squeezeShape, fold: foldRedim, structure: axesStructure },
-  { ...DEFAULT, opType: 'Unsqueeze', channel: 'reshape', zeroPreserving: true, infer: unsqueezeShape, fold: foldRedim, structure: axesStructure },
-  { ...DEFAULT, opType: 'Expand', since: 8, channel: 'elementwise', dataInputs: [0], zeroPreserving: true, infer: expandShape, fold: foldExpand },
+  { ...DEFAULT, opType: 'Squeeze', channel: 'reshape', zeroPreserving: true, infer: squeezeShape, fold: foldRedim, structure: axesStructure, params: squeezeParams },
+  { ...DEFAULT, opType: 'Unsqueeze', channel: 'reshape', zeroPreserving: true, infer: unsqueezeShape, fold: foldRedim, structure: axesStructure, params: squeezeParams },
+  {
+    ...DEFAULT,
+    opType: 'Expand',
+    since: 8,
+    channel: 'elementwise',
+    dataInputs: [0],
+    zeroPreserving: true,
+    infer: expandShape,
+    fold: foldExpand,
+    params: () => ({ slots: { shape: { input: 1 } } }),
+  },
   { ...DEFAULT, opType: 'Tile', since: 6, channel: 'opaque', zeroPreserving: true, infer: tileShape, fold: foldTile },
   { ...DEFAULT, opType: 'DepthToSpace', channel: 'opaque', zeroPreserving: true, infer: spaceDepth(true) },
   { ...DEFAULT, opType: 'SpaceToDepth', channel: 'opaque', zeroPreserving: true, infer: spaceDepth(false) },

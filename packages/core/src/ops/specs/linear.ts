@@ -116,6 +116,8 @@ export const LINEAR_SPECS: OpSpec[] = [
     opType: 'Gemm',
     channel: 'compute',
     channelAxis: 1,
+    // A is [M, K], or [K, M] with transA: the consumed channels (K) follow.
+    inputChannelAxis: (node) => (node.attrInt('transA', 0) === 1 ? 0 : 1),
     weights: gemmWeights,
     prunable: true,
     infer: (ctx) => [gemmShape(ctx)],

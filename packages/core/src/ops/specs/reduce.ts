@@ -79,7 +79,13 @@ const REDUCE_OPS: [string, boolean][] = [
 ];
 
 function reduceSpecs(opType: string, inputSince: number, zeroPreserving: boolean): OpSpec[] {
-  const base = { ...DEFAULT, opType, channel: 'reduce' as const, zeroPreserving };
+  const base = {
+    ...DEFAULT,
+    opType,
+    channel: 'reduce' as const,
+    zeroPreserving,
+    params: (opset: number) => ({ slots: { axes: opset < inputSince ? { attr: 'axes' } : { input: 1 } } }),
+  };
   return [
     { ...base, until: inputSince - 1, infer: reduceShapeRule(inputSince), fold: reduceFold(opType, inputSince), structure: reduceStructure(inputSince) },
     { ...base, since: inputSince, infer: reduceShapeRule(inputSince), fold: reduceFold(opType, inputSince), structure: reduceStructure(inputSince) },

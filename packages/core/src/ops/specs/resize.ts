@@ -101,14 +101,30 @@ function padPreservesZero(node: Node): boolean {
 }
 
 export const RESIZE_SPECS: OpSpec[] = [
-  { ...DEFAULT, since: 10, opType: 'Resize', channel: 'unary', zeroPreserving: true, infer: resizeShape },
-  { ...DEFAULT, opType: 'Upsample', channel: 'unary', zeroPreserving: true, infer: upsampleShape },
+  {
+    ...DEFAULT,
+    since: 10,
+    opType: 'Resize',
+    channel: 'unary',
+    zeroPreserving: true,
+    infer: resizeShape,
+    params: (opset) => (opset < 11 ? { slots: { scales: { input: 1 } } } : { slots: { roi: { input: 1 }, scales: { input: 2 }, sizes: { input: 3 } } }),
+  },
+  {
+    ...DEFAULT,
+    opType: 'Upsample',
+    channel: 'unary',
+    zeroPreserving: true,
+    infer: upsampleShape,
+    params: (opset) => ({ slots: opset < 9 ? {} : { scales: { input: 1 } } }),
+  },
   {
     ...DEFAULT,
     opType: 'Pad',
     channel: 'unary',
     zeroPreserving: padPreservesZero,
     infer: padShape,
+    params: (opset) => ({ slots: opset < 11 ? { pads: { attr: opset < 2 ? 'paddings' : 'pads' } } : { pads: { input: 1 }, axes: { input: 3 } } }),
     structure: (ctx) => {
       const r = ctx.shape(0)?.length;
       const p = r === undefined ? null : padsOf(ctx, r);

@@ -107,11 +107,13 @@ export const UNARY_SPECS: OpSpec[] = [
   // Softmax before opset 13 flattens to 2-D at `axis` (default 1); from 13 it is per-axis (default -1).
   ...many(['Softmax', 'LogSoftmax', 'Hardmax'], { ...DEFAULT, until: 12, channel: 'unary', crossChannel: true, infer: sameAs(0), structure: softmaxAxis(1) }),
   ...many(['Softmax', 'LogSoftmax', 'Hardmax'], { ...DEFAULT, since: 13, channel: 'unary', crossChannel: true, infer: sameAs(0), structure: softmaxAxis(-1) }),
-  { ...DEFAULT, opType: 'Identity', channel: 'unary', zeroPreserving: true, infer: sameAs(0), fold: foldPass },
+  { ...DEFAULT, opType: 'Identity', channel: 'unary', identity: true, zeroPreserving: true, infer: sameAs(0), fold: foldPass },
   {
     ...DEFAULT,
     opType: 'Dropout',
     channel: 'unary',
+    // Inference: output 0 is the input (the mask output is all true).
+    identity: true,
     zeroPreserving: true,
     infer: (ctx) => [t(ctx.dtype(0), ctx.shape(0) && [...ctx.shape(0)!]), t('bool', ctx.shape(0) && [...ctx.shape(0)!])],
     fold: foldPass,
