@@ -1,7 +1,16 @@
 #!/usr/bin/env node
 import { main } from './main.js';
 
-main(process.argv.slice(2)).then(
+// First Ctrl-C: abort, so the running step stops and staged outputs are
+// removed (exit 130). A second one exits at once.
+const interrupt = new AbortController();
+process.once('SIGINT', () => {
+  process.stderr.write('\nshears: interrupted; cleaning up (Ctrl-C again to quit now)\n');
+  interrupt.abort();
+  process.once('SIGINT', () => process.exit(130));
+});
+
+main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: interrupt.signal }).then(
   (code) => {
     process.exitCode = code;
   },

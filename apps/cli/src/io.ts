@@ -9,6 +9,8 @@ export interface CliIO {
   quiet: boolean;
   /** Colours and progress bars only when stderr is a terminal. */
   tty: boolean;
+  /** Aborted on the first Ctrl-C; long steps stop and clean up. */
+  signal: AbortSignal;
 }
 
 export function out(io: CliIO, text: string): void {

@@ -10,16 +10,19 @@ export const VERSION = typeof __SHEARS_VERSION__ === 'string' ? __SHEARS_VERSION
 export interface MainStreams {
   stdout: CliIO['stdout'];
   stderr: CliIO['stderr'];
+  signal?: AbortSignal;
 }
 
 /** Run the CLI; resolves to the exit code. Errors are one line unless --verbose. */
 export async function main(argv: string[], streams: MainStreams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const io: CliIO = {
-    ...streams,
+    stdout: streams.stdout,
+    stderr: streams.stderr,
     json: argv.includes('--json'),
     verbose: argv.includes('--verbose') || argv.includes('-v'),
     quiet: argv.includes('--quiet') || argv.includes('-q'),
     tty: Boolean(streams.stderr.isTTY) && !process.env.NO_COLOR,
+    signal: streams.signal ?? new AbortController().signal,
   };
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {

@@ -80,7 +80,7 @@ export const prune: Command = {
     if (values.calib) state.set(CALIBRATION, await datasetFor(model, values.calib as string));
     const p = pipeline(strategy as StrategyPlugin);
     if (output && !dryRun) p.use(onnxWrite({ out: output }));
-    const result = await p.run(model, { logger, progress: createProgress(io), runtime: createRuntime(), dryRun, protect: [file], state });
+    const result = await p.run(model, { logger, progress: createProgress(io), runtime: createRuntime(), dryRun, protect: [file], state, signal: io.signal });
     const plan = result.steps[0]!.plan!;
     if (values.plan) writePlan(values.plan as string, plan, file);
     const after = stats(result.model);

@@ -23,7 +23,7 @@ export const runCommand: Command = {
     // Recipes may leave the importer implicit.
     const steps = p.plugins[0]?.kind === 'importer' ? p : new Pipeline().use(onnxImport({ inputShape: recipe.inputShape }), ...p.plugins);
     const t0 = performance.now();
-    const r = await steps.run(recipe.input, { logger: createLogger(io), progress: createProgress(io), runtime: createRuntime(), dryRun: Boolean(values['dry-run']), protect: [file] });
+    const r = await steps.run(recipe.input, { logger: createLogger(io), progress: createProgress(io), runtime: createRuntime(), dryRun: Boolean(values['dry-run']), protect: [file], signal: io.signal });
     const report = {
       recipe: file,
       input: recipe.input,
