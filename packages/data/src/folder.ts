@@ -36,7 +36,7 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 
 function listImages(dir: string, out: string[]): void {
-  let ents;
+  let ents: import('node:fs').Dirent[];
   try {
     ents = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
@@ -88,7 +88,7 @@ export function resolveImageOptions(opts: ImageOptions, firstImage: () => { widt
 export function openImageFolder(root: string, opts: ImageOptions = {}): Dataset {
   const st = statOrThrow(root);
   if (!st.isDirectory()) throw dataError(root, 'not a directory, expected an image folder');
-  let ents;
+  let ents: import('node:fs').Dirent[];
   try {
     ents = readdirSync(root, { withFileTypes: true });
   } catch (e) {

@@ -140,7 +140,7 @@ async function* wrapStream(file: string, s: NodeJS.ReadableStream & { destroy():
   }
 }
 
-function loadLabels(info: IdxInfo, payload: Buffer): Int32Array {
+function loadLabels(_info: IdxInfo, payload: Buffer): Int32Array {
   const y = new Int32Array(payload.length);
   for (let i = 0; i < payload.length; i++) y[i] = payload[i]!;
   return y;

@@ -120,7 +120,7 @@ export async function writeFilesAtomic(files: readonly PendingFile[]): Promise<v
   try {
     for (const f of files) {
       const tmp = tempPathFor(f.path);
-      let fh;
+      let fh: import('node:fs/promises').FileHandle | undefined;
       try {
         fh = await open(tmp, 'wx', modeOf(f.path));
       } catch (e) {

@@ -66,11 +66,11 @@ const mutations: Mutation[] = [
     const at = pick(r, b.length);
     return Uint8Array.from([...b.subarray(0, at), ...run, ...b.subarray(at)]);
   },
-  (b, r) => Uint8Array.from({ length: 1 + pick(r, 512) }, () => pick(r, 256)), // random bytes
+  (_b, r) => Uint8Array.from({ length: 1 + pick(r, 512) }, () => pick(r, 256)), // random bytes
 ];
 
 function check(bytes: Uint8Array, label: string): 'ok' | 'error' {
-  let model;
+  let model: ReturnType<typeof decodeModel>;
   try {
     model = decodeModel(bytes, { fileName: label, baseDir: dir });
   } catch (e) {

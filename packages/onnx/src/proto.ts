@@ -29,7 +29,7 @@ export function decodeModelProto(bytes: Uint8Array): onnx.ModelProto {
 
 /** Whether a message field was present in the input (proto2 presence). */
 export function has(msg: object, field: string): boolean {
-  return Object.prototype.hasOwnProperty.call(msg, field);
+  return  Object.hasOwn(msg, field);
 }
 
 /**

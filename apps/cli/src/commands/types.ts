@@ -9,5 +9,5 @@ export interface Command {
   help: [string, string][];
   examples: string[];
   options: OptionSpec;
-  run(argv: string[], io: CliIO): Promise<number | void>;
+  run(argv: string[], io: CliIO): Promise<number | undefined>;
 }

@@ -109,7 +109,7 @@ export function reshapeTarget(input: readonly Dim[] | undefined, target: readonl
     }
     return t;
   });
-  const neg = out.findIndex((d) => d === -1);
+  const neg = out.indexOf(-1);
   if (neg < 0) return out;
   if (out.some((d, i) => d === -1 && i !== neg)) throw new ShapeConflict('reshape: more than one -1');
   out[neg] = input ? inferMinusOne(input, out.filter((_, i) => i !== neg)) : null;

@@ -24,6 +24,7 @@ function ifBranches(ctx: OpContext): { then?: SubgraphResult; else?: SubgraphRes
     const g = cond ? thenG : elseG;
     return { taken: g && ctx.inferSubgraph(g, []) };
   }
+  // biome-ignore lint/suspicious/noThenProperty: the If branch is called 'then' in ONNX
   return { then: thenG && ctx.inferSubgraph(thenG, []), else: elseG && ctx.inferSubgraph(elseG, []) };
 }
 
