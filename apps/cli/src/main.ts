@@ -44,7 +44,8 @@ export async function main(argv: string[], streams: MainStreams = { stdout: proc
     return EXIT.ok;
   }
   try {
-    return (await command.run(rest, io)) ?? EXIT.ok;
+    const code = await command.run(rest, io);
+    return typeof code === 'number' ? code : EXIT.ok;
   } catch (e) {
     return reportError(e, io);
   }

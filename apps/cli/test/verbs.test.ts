@@ -1,7 +1,8 @@
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeNpz } from '@shears/data';
 import { smallFixture } from '@shears/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -127,8 +128,10 @@ describe('shears run', () => {
 });
 
 describe('shears plugins', () => {
-  it('lists the built-ins with kinds', () => {
-    const j = shears(['plugins', '--json']).json();
+  it('lists the built-ins with kinds, and installed plugin packages', () => {
+    // apps/cli depends on the example plugin, which has the keyword "shears-plugin".
+    const j = shears(['plugins', '--json'], { cwd: join(dirname(fileURLToPath(import.meta.url)), '..') }).json();
+    expect(j.installed).toEqual([expect.objectContaining({ name: 'shears-plugin-threshold', version: '0.1.0' })]);
     expect(j.plugins).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'onnx-import', kind: 'importer' }), expect.objectContaining({ name: 'onnx-write', kind: 'exporter' })]));
   });
 });

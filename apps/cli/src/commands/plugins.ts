@@ -1,12 +1,13 @@
 import { parse } from '../args.js';
 import { builtins } from '../builtins.js';
-import { out, printJson, type CliIO } from '../io.js';
+import { discoverPlugins } from '../discover.js';
 import { table } from '../format.js';
+import { out, printJson, type CliIO } from '../io.js';
 import type { Command } from './types.js';
 
 export const pluginsCommand: Command = {
   name: 'plugins',
-  summary: 'List the built-in plugins (and how to use your own)',
+  summary: 'List the built-in plugins and the plugin packages installed for this project',
   usage: 'shears plugins [--json]',
   help: [],
   examples: ['shears plugins', 'shears plugins --json'],
@@ -14,8 +15,13 @@ export const pluginsCommand: Command = {
   async run(argv: string[], io: CliIO) {
     parse('plugins', argv, this.options);
     const list = Object.entries(builtins()).map(([name, f]) => ({ name, kind: f.kind ?? 'unknown', description: f.description ?? '' }));
-    if (io.json) return printJson(io, { plugins: list });
+    const installed = discoverPlugins();
+    if (io.json) return printJson(io, { plugins: list, installed });
     out(io, table(['name', 'kind', 'description'], list.map((p) => [p.name, p.kind, p.description])));
-    out(io, '\nThird-party plugins: pass a module path or package name wherever a name goes (--strategy ./my-plugin.mjs, or `use:` in a recipe).');
+    if (installed.length) {
+      out(io, '\nInstalled plugin packages (keyword "shears-plugin"):');
+      out(io, table(['package', 'version', 'description'], installed.map((p) => [p.name, p.version, p.description])));
+    }
+    out(io, '\nAny module path or package name also works wherever a plugin name goes (--strategy ./my-plugin.mjs, or `use:` in a recipe).');
   },
 };

@@ -9,5 +9,6 @@ export interface Command {
   help: [string, string][];
   examples: string[];
   options: OptionSpec;
-  run(argv: string[], io: CliIO): Promise<number | undefined>;
+  /** Resolves to an exit code, or anything else for success. */
+  run(argv: string[], io: CliIO): Promise<unknown>;
 }
