@@ -4,7 +4,7 @@ import { decodeTensor, metadataOf, type TensorContext } from './decode-tensor.js
 import { decodeType } from './decode-type.js';
 import { DecodeError, parseError, quote } from './errors.js';
 import { checkUnknowns, has, type onnx, type TensorMsg } from './proto.js';
-import { orphanValueInfos, outputInfos, rawTypes, unknownFields, valueInfoOrder } from './side-tables.js';
+import { explicitEmptyDomain, orphanValueInfos, outputInfos, rawTypes, unknownFields, valueInfoOrder } from './side-tables.js';
 
 /**
  * Names visible in a graph: its own values, then the enclosing graphs' (a
@@ -96,6 +96,7 @@ export class GraphDecoder {
           ...(n.metadata_props?.length ? { metadataProps: metadataOf(n.metadata_props) } : {}),
         });
         if (unknowns) unknownFields.set(node, unknowns);
+        if (n.domain === '' && has(n, 'domain')) explicitEmptyDomain.add(node);
         g.appendNode(node);
       } catch (e) {
         if (e instanceof DecodeError) throw parseError(this.ctx.file, `node ${quote(label)}: ${e.message}`, label);

@@ -315,6 +315,21 @@ describe('decodeModel: graphs', () => {
     expect([clip!.docString, clip!.overload, clip!.metadataProps]).toEqual(['d', 'o', [['a', 'b']]]);
     expect(Buffer.from(encodeModel(m))).toEqual(Buffer.from(bytes));
   });
+
+  it('keeps a node domain spelled out as "" (onnx.helper function expansion, tf2onnx)', () => {
+    const bytes = model({
+      name: 'g',
+      input: [vi('x')],
+      node: [
+        { op_type: 'Relu', domain: '', input: ['x'], output: ['r'] },
+        { op_type: 'Relu', input: ['r'], output: ['y'] },
+      ],
+      output: [vi('y')],
+    });
+    const m = decodeModel(bytes);
+    expect(m.graph.nodes.map((n) => n.domain)).toEqual(['', '']);
+    expect(Buffer.from(encodeModel(m))).toEqual(Buffer.from(bytes));
+  });
 });
 
 describe('decodeModel: sparse initializers, annotations, metadata everywhere', () => {

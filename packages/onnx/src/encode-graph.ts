@@ -5,7 +5,7 @@ import { encodeSparse, encodeTensor, metadataParts, unknownParts, type EncodeCon
 import { encodeType } from './encode-type.js';
 import { int64Halves } from './int64.js';
 import { onnx } from './proto.js';
-import { explicitDefaultDomain, orphanValueInfos, outputInfos, rawStrings, rawTypes, unknownFields, valueInfoOrder } from './side-tables.js';
+import { explicitDefaultDomain, explicitEmptyDomain, orphanValueInfos, outputInfos, rawStrings, rawTypes, unknownFields, valueInfoOrder } from './side-tables.js';
 import { WIRE_VARINT } from './wire.js';
 
 const utf8 = new TextEncoder();
@@ -112,7 +112,7 @@ export class GraphEncoder {
     c.string(4, n.opType);
     for (const a of n.attributes.values()) c.message(5, this.attribute(a));
     if (n.docString !== undefined) c.string(6, n.docString);
-    if (n.domain !== '') c.string(7, n.domain);
+    if (n.domain !== '' || explicitEmptyDomain.has(n)) c.string(7, n.domain);
     if (n.overload !== undefined) c.string(8, n.overload);
     metadataParts(c, 9, n.metadataProps);
     unknownParts(c, n);

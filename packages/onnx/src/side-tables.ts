@@ -34,3 +34,6 @@ export const explicitDefaultDomain = new WeakSet<object>();
 
 /** Tensors whose file spelled out an empty name (onnx.helper does, exporters mostly do not). */
 export const explicitEmptyName = new WeakSet<object>();
+
+/** Nodes whose file spelled out an empty domain (onnx.helper's function expansion does). */
+export const explicitEmptyDomain = new WeakSet<object>();

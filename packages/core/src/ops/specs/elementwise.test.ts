@@ -31,6 +31,22 @@ describe('broadcasting elementwise ops', () => {
     expect(p.shape).toEqual([1, 8, 4, 4]);
   });
 
+  it('before opset 7, broadcast=1 aligns B with A at axis (and PRelu has one slope per channel)', () => {
+    const k = new Kit(6);
+    const x = k.input('x', ['N', 3, 4, 5]);
+    const bias = k.one('Add', [x, k.floats([3])], { broadcast: 1, axis: 1 });
+    const tail = k.one('Mul', [x, k.floats([4, 5])], { broadcast: 1 });
+    const p = k.one('PRelu', [k.input('y', [2, 3, 4]), k.floats([3])]);
+    // Folding follows the same alignment: [[1,2,3],[4,5,6]] + [10,20] at axis 0.
+    const folded = k.one('Add', [k.ints([1, 2, 3, 4, 5, 6], [2, 3]), k.ints([10, 20])], { broadcast: 1, axis: 0 });
+    const r = inferShapes(k.model);
+    expect(bias.shape).toEqual(['N', 3, 4, 5]);
+    expect(tail.shape).toEqual(['N', 3, 4, 5]);
+    expect(p.shape).toEqual([2, 3, 4]);
+    expect(r.known.get(folded)).toEqual({ dtype: 'int64', dims: [2, 3], data: [11, 12, 13, 24, 25, 26] });
+    expect(r.issues).toEqual([]);
+  });
+
   it('reports incompatible broadcasts as E_SHAPE naming the node', () => {
     const k = new Kit();
     k.one('Mul', [k.input('a', [2, 3]), k.input('b', [4])]);

@@ -13,12 +13,26 @@ function presentInputs(ctx: OpContext, from = 0): number[] {
   return out;
 }
 
+/**
+ * Input i's dims as numpy broadcasting sees them. Before opset 7, binary ops
+ * broadcast only with broadcast=1, B onto A with B's dims matching A's from
+ * `axis` (default: the trailing dims); B padded with trailing 1s is the same.
+ */
+function aligned<T extends Dim>(ctx: OpContext, i: number, dims: T[] | undefined): T[] | undefined {
+  if (i !== 1 || !dims || ctx.opset >= 7 || ctx.node.attrInt('broadcast', 0) !== 1) return dims;
+  const a = ctx.shape(0);
+  const axis = ctx.node.attrInt('axis');
+  if (!a || axis === undefined) return dims;
+  const pad = a.length - (axis < 0 ? axis + a.length : axis) - dims.length;
+  return pad > 0 ? [...dims, ...(new Array<number>(pad).fill(1) as T[])] : dims;
+}
+
 /** Output shape = broadcast of all present inputs; dtype from `dtypeInput` or a fixed dtype. */
 const broadcastRule =
   (dtype: number | DType = 0): ShapeRule =>
   (ctx) => {
     const ins = presentInputs(ctx);
-    const shape = broadcastShapes(...ins.map((i) => ctx.shape(i)));
+    const shape = broadcastShapes(...ins.map((i) => aligned(ctx, i, ctx.shape(i))));
     return [t(typeof dtype === 'number' ? ctx.dtype(dtype) : dtype, shape)];
   };
 
@@ -30,7 +44,7 @@ const foldMap =
     for (const i of presentInputs(ctx)) {
       const k = ctx.known(i);
       if (!k) return undefined;
-      ks.push(k);
+      ks.push({ ...k, dims: aligned(ctx, i, k.dims)! });
     }
     if (ks.length === 0) return undefined;
     const out = opts.out ?? 0;
@@ -132,7 +146,7 @@ export const ELEMENTWISE_SPECS: OpSpec[] = [
     fold: foldMap(([c, x, y]) => (c ? x! : y!), { out: 1, sym: ([c, x, y]) => (typeof c === 'number' ? (c ? x! : y!) : x === y ? x! : null) }),
   },
   {
-    // Slope broadcasts unidirectionally onto X.
+    // Slope broadcasts unidirectionally onto X (before opset 7: one slope per channel, shape [C] or [1]).
     ...DEFAULT,
     opType: 'PRelu',
     channel: 'elementwise',
@@ -140,7 +154,7 @@ export const ELEMENTWISE_SPECS: OpSpec[] = [
     weights: [{ input: 1, role: 'param' }],
     infer: (ctx) => {
       const x = ctx.shape(0);
-      if (x && ctx.shape(1)) broadcastShapes(x, ctx.shape(1));
+      if (x && ctx.shape(1) && ctx.opset >= 7) broadcastShapes(x, ctx.shape(1));
       return [t(ctx.dtype(0), x && [...x])];
     },
   },
