@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { main } from './main.js';
 
+// `shears inspect big.onnx | head`: a closed pipe ends the output, not in a crash.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 // First Ctrl-C: abort, so the running step stops and staged outputs are
 // removed (exit 130). A second one exits at once.
 const interrupt = new AbortController();
