@@ -9,7 +9,7 @@
 // torch/torchvision/onnx versions), first 16 hex digits. After a successful run
 // the absolute path of that directory is written (atomically) to the repo's
 // gitignored .cache/fixtures/current, which is what tooling/fixtures reads;
-// key directories other than the current one are then deleted (a set is ~0.6 GB).
+// key directories unused for a day are then deleted (a set is ~0.6 GB).
 // export_models.py skips models already complete in the directory, so a warm run
 // costs two short python starts (no torch import) and finishes well under 1 s.
 //
@@ -17,7 +17,7 @@
 // and exits 0 (tests needing these fixtures skip), or 1 with SHEARS_REQUIRE_FIXTURES=1.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,8 +73,19 @@ mkdirSync(pointerDir, { recursive: true });
 const tmp = join(pointerDir, `current.tmp-${process.pid}`);
 writeFileSync(tmp, `${dir}\n`);
 renameSync(tmp, join(pointerDir, 'current'));
+// Other keys belong to other checkouts (a fresh CI clone, an older branch):
+// only sets unused for a day are removed, so concurrent trees keep theirs.
+writeFileSync(join(dir, '.last-used'), new Date().toISOString());
+const DAY = 24 * 3600 * 1000;
 for (const name of readdirSync(cacheRoot)) {
-  if (/^[0-9a-f]{16}$/.test(name) && name !== key) rmSync(join(cacheRoot, name), { recursive: true, force: true });
+  if (!/^[0-9a-f]{16}$/.test(name) || name === key) continue;
+  let used = 0;
+  try {
+    used = statSync(join(cacheRoot, name, '.last-used')).mtimeMs;
+  } catch {
+    /* never stamped: treat as old */
+  }
+  if (Date.now() - used > DAY) rmSync(join(cacheRoot, name), { recursive: true, force: true });
 }
 const secs = (Date.now() - t0) / 1000;
 if (secs > 2) console.error(`fixtures: ready in ${dir} (${secs.toFixed(0)} s)`);

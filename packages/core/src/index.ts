@@ -7,3 +7,4 @@ export * from './ops/index.js';
 export * from './shape/index.js';
 export * from './analysis/index.js';
 export * from './prune/index.js';
+export * from './structure/index.js';

@@ -21,3 +21,6 @@ export interface Dataset {
 
 /** Calibration data for data-aware criteria and strategies (set by the CLI from --calib). */
 export const CALIBRATION = stateKey<Dataset>('shears.calibration');
+
+/** How many calibration samples data-aware criteria use (set by strategies from calibSamples / --calib-samples). */
+export const CALIBRATION_SAMPLES = stateKey<number>('shears.calibrationSamples');

@@ -21,7 +21,7 @@ export interface RunOptions {
   runtime?: ModelRuntime;
   /** Plan only: strategies' plans are recorded, not applied. */
   dryRun?: boolean;
-  /** Applies structured (remove-channels) plans. */
+  /** Applies structured (remove-channels) plans instead of core's structural applier. */
   channelApplier?: ChannelApplier;
   /** Extra files that must never be overwritten. */
   protect?: string[];

@@ -1,4 +1,5 @@
 import { ShearsError } from '../errors.js';
+import { applyChannelRemoval } from '../structure/apply.js';
 import type { Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
 import type { PluginContext } from './context.js';
@@ -6,12 +7,14 @@ import type { PruningPlan } from './plan.js';
 import type { PassResult } from './types.js';
 
 /**
- * Handles `remove-channels` actions. Structured pruning supplies it (the
- * dependency graph knows the groups); core has no channel knowledge of its own.
+ * Handles `remove-channels` actions. The default is core's structural applier
+ * (`applyChannelRemoval`, built on the dependency graph); a plugin may pass
+ * its own.
  */
 export type ChannelApplier = (model: Model, plan: PruningPlan, ctx?: PluginContext) => PassResult;
 
 export interface ApplyOptions {
+  /** Replaces the built-in structural applier for remove-channels actions. */
   channelApplier?: ChannelApplier;
   ctx?: PluginContext;
 }
@@ -46,9 +49,7 @@ export function applyPlan(model: Model, plan: PruningPlan, opts: ApplyOptions = 
     }
   }
   if (plan.actions.some((a) => a.type === 'remove-channels')) {
-    if (!opts.channelApplier)
-      throw new ShearsError('E_PLUGIN', `${plan.strategy}: plan removes channels, but no channel applier was given (structured pruning supplies one)`, { plugin: plan.strategy });
-    const r = opts.channelApplier(model, plan, opts.ctx);
+    const r = (opts.channelApplier ?? applyChannelRemoval)(model, plan, opts.ctx);
     modified ||= r.modified;
     return { model: r.model, modified, details: { masked, ...r.details } };
   }

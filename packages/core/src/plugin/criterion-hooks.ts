@@ -1,4 +1,5 @@
 import type { Model } from '../ir/model.js';
+import type { ChannelGroup, DependencyGraph } from '../structure/types.js';
 import type { PluginContext } from './context.js';
 import type { ScoreTarget } from './types.js';
 
@@ -25,6 +26,21 @@ export interface CriterionHooks {
    * the criterion decides which, and how the rest compensate.
    */
   reconstruct?(target: ScoreTarget, budget: PruneBudget, ctx: PluginContext): Promise<Reconstruction>;
+  /**
+   * Structured pruning: one score per channel of a group of coupled channels
+   * (higher = more important), seeing every member of the group (filters,
+   * the input channels that read them, BatchNorm scales, activations…).
+   * Strategies fall back to averaging score() over the group's filters when
+   * a criterion has no scoreGroup.
+   */
+  scoreGroup?(target: GroupScoreTarget, ctx: PluginContext): Promise<Float32Array>;
+}
+
+/** A channel group to score, with the graph it belongs to. */
+export interface GroupScoreTarget {
+  model: Model;
+  graph: DependencyGraph;
+  group: ChannelGroup;
 }
 
 /** How much of one weight tensor to prune. */

@@ -34,13 +34,24 @@ export interface SetTensorAction {
   data: Float32Array;
 }
 
-/** Remove channels of a coupled group (structured pruning). */
+/**
+ * Remove channels of a coupled group (structured pruning). The group is
+ * re-found on the model by id (the name of the value its first layer
+ * writes), with the dependency graph built with `structure`.
+ */
 export interface RemoveChannelsAction {
   type: 'remove-channels';
   group: string;
   /** Channel indices removed, in the group's channel space. */
   channels: number[];
+  /** Scores of the removed channels, for reports. */
   scores?: number[];
+  /** Channels in the group when planned; the applier refuses a group of another size. */
+  size?: number;
+  /** Dependency-graph options the group was found with (see StructureChoices). */
+  structure?: { groupedConv?: 'groups' | 'divisible'; crossChannel?: 'block' | 'prune' };
+  /** The group's producing layers, for reports. */
+  layers?: string[];
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

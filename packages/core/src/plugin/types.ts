@@ -63,6 +63,13 @@ export interface ScoreTarget {
   weight: Tensor;
   /** 'element': one score per weight element; 'channel': one per index of `axis`. */
   granularity: { kind: 'element' } | { kind: 'channel'; axis: number };
+  /**
+   * Optional scratch of the result's length, owned by the caller: a criterion
+   * may write its scores into it and return it instead of allocating (large
+   * models score many millions of weights, several times for a global
+   * threshold). The caller reuses it after the next call.
+   */
+  out?: Float32Array;
 }
 
 /** See CriterionHooks for the optional prepare() and reconstruct() hooks. */

@@ -114,7 +114,11 @@ export function buildStructure(model: Model, opts: StructureOptions = {}): Build
 const opName = (n: Node) => (n.domain ? `${n.domain}::${n.opType}` : n.opType);
 const isNum = (d: Dim | undefined): d is number => typeof d === 'number' && d >= 0;
 const norm = (a: number, r: number) => (a < 0 ? a + r : a);
-const iota = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+const iota = (n: number) => {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+};
 
 class Builder {
   readonly uf = new UnionFind();
@@ -231,11 +235,6 @@ class Builder {
     return undefined;
   }
 
-  staticDims(v: Value | null): number[] | undefined {
-    const s = v?.shape;
-    return s && s.every(isNum) ? (s as number[]) : undefined;
-  }
-
   // --- the pass ---------------------------------------------------------------
 
   visit(node: Node): void {
@@ -291,10 +290,10 @@ class Builder {
       case 'opaque':
         break;
     }
+    // Inputs the handler did not follow (opaque ops, parameter inputs fed by a layer) keep their channels.
     tracked.forEach((s, i) => {
       if (s && !handled.has(i)) this.pin(s, `${opName(node)} ${node.label} reads these channels in a way structured pruning does not follow (input ${i})`, node);
     });
-    // Any other output that is used keeps the structure it had: nothing to follow.
     if (spec.params && (tracked.some((s, i) => s && handled.has(i)) || node.outputs.some((o) => this.spaceOf.has(o)))) this.#params(node, spec, tracked);
   }
 
@@ -323,7 +322,11 @@ class Builder {
     for (const [name, slot] of Object.entries(slots)) {
       if (!('input' in slot)) continue;
       const v = node.input(slot.input);
-      if (!v || this.constOf(v) || this.inferred.known.has(v)) continue;
+      if (!v || this.constOf(v)) continue;
+      const k = this.inferred.known.get(v);
+      // A computed parameter is frozen as a constant; one symbolic entry of a shape can become -1.
+      const open = k ? k.data.filter((d) => typeof d !== 'number').length : Infinity;
+      if (open === 0 || (open === 1 && name === 'shape')) continue;
       const why = `${opName(node)} ${node.label} computes its ${name} at run time`;
       for (const s of [...tracked, ...rec.outs]) this.pin(s, why, node);
       return;
@@ -428,13 +431,10 @@ class Builder {
         const readers = Int32Array.from({ length: cin }, (_, p) => (inFull ? p : p % cinG));
         this.member('consumer', node, wr.input, wr.role, wc, wr.inAxis!, xs, iota(wIn), readers);
       }
-    } else if (g > 1 && os && !outFull) {
-      this.pin(os, `${node.label}: groups of a grouped layer on unprunable input cannot be removed`, node);
+    } else if (groupMode && os) {
+      this.pin(os, `${node.label}: whole groups cannot be removed, because the channels it reads are not prunable`, node);
     }
-    if (os && g > 1 && !groupMode && !outFull) {
-      /* positions already follow group 0 via `at` */
-    }
-    if (os && g > 1 && (!groupMode || !xs)) {
+    if (os && g > 1 && !groupMode) {
       // Output positions are shared by all groups.
       for (let i = 0; i < coutG; i++) for (let k = 1; k < g; k++) this.uf.union(os.elem[i]!, os.elem[k * coutG + i]!);
     }
@@ -477,14 +477,19 @@ class Builder {
     if (r === undefined || !oShape || oShape.length !== r || xs.axes.some((a, k) => oShape[a] !== xs.dims[k])) {
       return this.pin(xs, `${opName(node)} ${node.label} changes the channel axis`, node);
     }
+    // The channels stay the same channels through the op; only whether they may go changes.
+    const pass = (why: string) => {
+      this.pin(xs, why, node);
+      this.derived(out, [...xs.axes], [...xs.dims], xs.elem, xs.prunable);
+    };
     const st = this.structureOf(node, spec);
     if (spec.crossChannel && this.choices.crossChannel === 'block') {
       const from = st?.axis;
-      if (from === undefined || xs.axes.some((a) => a >= from)) return this.pin(xs, `${opName(node)} ${node.label} mixes values across the channel axis`, node);
+      if (from === undefined || xs.axes.some((a) => a >= from)) return pass(`${opName(node)} ${node.label} mixes values across the channel axis`);
     }
-    if (!spec.crossChannel && st?.axes && st.axes.some((a) => xs.axes.includes(a))) return this.pin(xs, `${opName(node)} ${node.label} acts on the channel axis`, node);
+    if (!spec.crossChannel && st?.axes && st.axes.some((a) => xs.axes.includes(a))) return pass(`${opName(node)} ${node.label} acts on the channel axis`);
     for (const extra of node.outputs.slice(1)) {
-      if (extra.uses().length || this.model.graph.outputs.includes(extra)) return this.pin(xs, `${node.label}: output ${extra.name} is used too`, node);
+      if (extra.uses().length || this.model.graph.outputs.includes(extra)) return pass(`${node.label}: output ${extra.name} is used too`);
     }
     const ca = norm(channelAxisOf(spec, node), r);
     for (const role of roles) {
@@ -580,10 +585,8 @@ class Builder {
       // Concatenation along another axis: the channels line up like an elementwise op.
       for (const i of data) {
         const s = tracked[i];
-        if (!s) {
-          const d = node.input(i)!.shape;
-          if (!d || first.axes.some((a) => d[a] !== 1 || true)) return pinAll(`input ${node.input(i)!.name} is not prunable`);
-        } else if (!sameAxes(s.axes, first.axes) || s.prunable !== first.prunable) return pinAll('inputs carry channels on different axes');
+        if (!s) return pinAll(`input ${node.input(i)!.name} is not prunable`);
+        if (!sameAxes(s.axes, first.axes) || s.prunable !== first.prunable || s.dims.some((d, k) => d !== first.dims[k])) return pinAll('inputs carry channels on different axes');
       }
       const os = this.derived(out, [...first.axes], [...first.dims], first.elem, first.prunable);
       for (const i of ts.slice(1)) this.union(first, tracked[i]!);
@@ -678,7 +681,7 @@ class Builder {
 
   // --- Reshape / Flatten / Squeeze / Unsqueeze -------------------------------------------
 
-  reshape(node: Node, spec: OpSpec, tracked: (Space | undefined)[], handled: Set<number>): void {
+  reshape(node: Node, _spec: OpSpec, tracked: (Space | undefined)[], handled: Set<number>): void {
     const xs = tracked[0];
     handled.add(0);
     if (!xs) return;

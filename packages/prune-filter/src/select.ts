@@ -1,0 +1,159 @@
+// Turning group scores into a selection: per-layer amounts, global ranking,
+// MAC targets, round-to, caps, and never emptying a tensor.
+import type { ChannelGraph, ChannelGroup } from '@shears/core';
+
+export interface Limits {
+  /** Kept channel counts stay multiples of this (in the group's first layer). */
+  roundTo: number;
+  /** Most of a group's channels one plan may prune. */
+  maxLayerAmount: number;
+}
+
+/** A group with its scores and free (unpinned) channels, lowest score first. */
+export interface Scored {
+  group: ChannelGroup;
+  scores: Float32Array;
+  order: Int32Array;
+}
+
+export function scored(group: ChannelGroup, scores: Float32Array): Scored {
+  const free: number[] = [];
+  for (let c = 0; c < group.size; c++) if (!group.pinned[c]) free.push(c);
+  free.sort((a, b) => scores[a]! - scores[b]! || a - b);
+  return { group, scores, order: Int32Array.from(free) };
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * How many channels of a group to prune when `want` are asked for: kept
+ * counts round to the nearest multiple of round-to (at least one multiple),
+ * within the group's free channels and maxLayerAmount.
+ */
+export function constrain(s: Scored, want: number, lim: Limits): { n: number; note?: string } {
+  const g = s.group;
+  const S = g.size;
+  const w = g.width;
+  const m = lim.roundTo / gcd(lim.roundTo, w);
+  if (want <= 0) return { n: 0 };
+  if (S <= m)
+    return {
+      n: 0,
+      note:
+        w > 1
+          ? `grouped layer with ${S} groups of ${w} channels: keeping a multiple of round-to ${lim.roundTo} channels leaves no group to remove; left whole`
+          : `has ${S} channels, not more than round-to ${lim.roundTo}; left whole`,
+    };
+  const most = Math.min(s.order.length, Math.floor(lim.maxLayerAmount * S + 1e-9));
+  const kept = S - Math.min(want, most);
+  let kr = Math.round(kept / m) * m;
+  let note: string | undefined;
+  if (kr < m) {
+    kr = m;
+    note = `would keep ${Math.max(0, S - want) * w} of ${S * w} channels; keeps ${m * w} (round-to ${lim.roundTo})`;
+  }
+  if (S - kr > most) kr = Math.ceil((S - most) / m) * m;
+  if (kr > S) kr = S;
+  return { n: Math.max(0, S - kr), note };
+}
+
+/** The `n` lowest-scored free channels, ascending by index. */
+export function lowest(s: Scored, n: number): number[] {
+  return Array.from(s.order.subarray(0, n)).sort((a, b) => a - b);
+}
+
+export type Selection = Map<string, number[]>;
+export type Notes = { target: string; reason: string }[];
+
+export function byAmount(groups: Scored[], amount: number, lim: Limits, notes?: Notes): Selection {
+  const sel: Selection = new Map();
+  for (const s of groups) {
+    const r = constrain(s, Math.round(amount * s.group.size), lim);
+    if (r.note && notes) notes.push({ target: s.group.id, reason: r.note });
+    if (r.n > 0) sel.set(s.group.id, lowest(s, r.n));
+  }
+  return sel;
+}
+
+/** Prune every free channel scoring below the k-th lowest score of all groups. */
+function byRank(groups: Scored[], sorted: Float64Array, k: number, lim: Limits, notes?: Notes): Selection {
+  const t = k < sorted.length ? sorted[k]! : Infinity;
+  const sel: Selection = new Map();
+  for (const s of groups) {
+    let want = 0;
+    while (want < s.order.length && s.scores[s.order[want]!]! < t) want++;
+    const r = constrain(s, want, lim);
+    if (r.note && notes && want > 0) notes.push({ target: s.group.id, reason: r.note });
+    if (r.n > 0) sel.set(s.group.id, lowest(s, r.n));
+  }
+  return sel;
+}
+
+function allScores(groups: Scored[]): Float64Array {
+  const all: number[] = [];
+  for (const s of groups) for (const c of s.order) all.push(s.scores[c]!);
+  return Float64Array.from(all).sort();
+}
+
+const count = (sel: Selection) => [...sel.values()].reduce((a, v) => a + v.length, 0);
+
+/** Global ranking: about amount × (all channels of the candidate groups), lowest normalized scores first. */
+export function globalAmount(groups: Scored[], amount: number, lim: Limits, notes?: Notes): Selection {
+  const sorted = allScores(groups);
+  const target = amount * groups.reduce((a, s) => a + s.group.size, 0);
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (count(byRank(groups, sorted, mid, lim)) >= target) hi = mid;
+    else lo = mid + 1;
+  }
+  const a = byRank(groups, sorted, lo, lim);
+  const b = lo > 0 ? byRank(groups, sorted, lo - 1, lim) : a;
+  const pick = Math.abs(count(b) - target) < Math.abs(count(a) - target) ? lo - 1 : lo;
+  return byRank(groups, sorted, pick, lim, notes);
+}
+
+/**
+ * The least pruning whose MACs are at most `ratio` × the original: a global
+ * threshold (scope global) or one amount for every group (scope layer).
+ */
+export function targetMacs(graph: ChannelGraph, groups: Scored[], ratio: number, scope: 'layer' | 'global', lim: Limits, notes: Notes): { selection: Selection; macs: number; reached: boolean } {
+  const goal = ratio * graph.macs;
+  const macsOf = (sel: Selection) => graph.estimateMacs(sel);
+  if (scope === 'global') {
+    const sorted = allScores(groups);
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (macsOf(byRank(groups, sorted, mid, lim)) <= goal) hi = mid;
+      else lo = mid + 1;
+    }
+    const selection = byRank(groups, sorted, lo, lim, notes);
+    const macs = macsOf(selection);
+    return { selection, macs, reached: macs <= goal * (1 + 1e-9) };
+  }
+  let lo = 0;
+  let hi = 1;
+  for (let it = 0; it < 30; it++) {
+    const mid = (lo + hi) / 2;
+    if (macsOf(byAmount(groups, mid, lim)) <= goal) hi = mid;
+    else lo = mid;
+  }
+  const selection = byAmount(groups, hi, lim, notes);
+  const macs = macsOf(selection);
+  return { selection, macs, reached: macs <= goal * (1 + 1e-9) };
+}
+
+/** Put back channels whose removal would empty a tensor (a Slice or Split output), one at a time. */
+export function keepNonEmpty(graph: ChannelGraph, sel: Selection, notes: Notes): void {
+  for (let i = 0; i < 10000; i++) {
+    const e = graph.emptied(sel)[0];
+    if (!e) return;
+    const left = (sel.get(e.group) ?? []).filter((c) => c !== e.channel);
+    if (left.length) sel.set(e.group, left);
+    else sel.delete(e.group);
+    notes.push({ target: e.group, reason: `channel ${e.channel} kept: removing it would leave ${e.value} empty` });
+  }
+}
