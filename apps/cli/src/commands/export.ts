@@ -20,6 +20,11 @@ export interface ExportFormat {
   report?(details: Record<string, unknown>, files: string[]): Record<string, unknown>;
   /** One human-readable summary line. */
   summary?(details: Record<string, unknown>, files: string[]): string;
+  /**
+   * Whether to refuse ops unknown to the IR while loading (default true). A
+   * format that reports every node it cannot export in one error says false.
+   */
+  checkOps?: boolean;
 }
 
 const opset = (v: Parsed['values']) => numberOption('export', 'opset', v.opset, (n) => (Number.isInteger(n) ? undefined : 'must be an integer'));
@@ -65,22 +70,54 @@ export const FORMATS: Record<string, ExportFormat> = {
     }),
     summary: (d, files) => `wrote ${files.join(', ')}: ${d.compliant}/${d.eligible} eligible layers 2:4 compliant`,
   },
+  tflite: {
+    description: 'TFLite flatbuffer (NHWC, fused activations, fp16/sparse weights), checked in LiteRT.js against onnxruntime',
+    checkOps: false,
+    async exporter({ file, output, values }) {
+      const { exportTflite } = await import('@shears/export-tflite');
+      return exportTflite({
+        out: fileIn(output, file, '.tflite'),
+        fp16: Boolean(values.fp16),
+        sparse: Boolean(values.sparse),
+        nhwcIo: Boolean(values['nhwc-io']),
+        verify: !values['no-verify'],
+        ...(values['grouped-conv'] ? { groupedConv: values['grouped-conv'] as 'split' | 'native' } : {}),
+      });
+    },
+    report: (d) => {
+      const c = d.conversion as { inputs: unknown; outputs: unknown; sparse: unknown[]; fp16Tensors: number; rewrites: unknown; warnings: string[] };
+      return { path: d.path, bytes: d.bytes, ops: d.ops, maxAbsDiff: d.maxAbsDiff, maxRelDiff: d.maxRelDiff, sizes: d.sizes, inputs: c.inputs, outputs: c.outputs, fp16Tensors: c.fp16Tensors, sparseTensors: c.sparse.length, rewrites: c.rewrites, warnings: c.warnings };
+    },
+    summary: (d) => {
+      const ops = Object.values(d.ops as Record<string, number>).reduce((a, b) => a + b, 0);
+      const diff = d.maxAbsDiff === null ? 'not verified' : `max |diff| vs onnxruntime ${(d.maxAbsDiff as number).toExponential(2)}`;
+      return `wrote ${d.path} (${d.bytes} bytes, ${ops} ops): ${diff}`;
+    },
+  },
 };
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'Export a model for deployment (onnx, tensorrt, …)',
-  usage: 'shears export <model.onnx> --format <format> -o <out> [--opset N] [--fp16] [--enforce-2of4] [--json]',
+  summary: 'Export a model for deployment (onnx, tensorrt, tflite)',
+  usage: 'shears export <model.onnx> --format <format> -o <out> [--opset N] [--fp16] [--enforce-2of4] [--sparse] [--nhwc-io] [--no-verify] [--json]',
   help: [
     ['-f, --format <format>', `one of: ${Object.keys(FORMATS).join(', ')}`],
-    ['-o, --output <path>', 'output file (onnx) or directory (tensorrt)'],
+    ['-o, --output <path>', 'output file (onnx, tflite) or directory (tensorrt)'],
     ['--opset <N>', 'target opset (tensorrt: 9-20, default 17)'],
-    ['--fp16', 'onnx: float16 weights (Cast at I/O); tensorrt: build with --fp16'],
+    ['--fp16', 'onnx: float16 weights (Cast at I/O); tensorrt: build with --fp16; tflite: float16 weights + DEQUANTIZE'],
     ['--int8', 'tensorrt: build with --int8 (the model needs Q/DQ)'],
     ['--enforce-2of4', 'tensorrt: 2:4 magnitude pruning of eligible layers (fine-tune afterwards)'],
+    ['--sparse', 'tflite: sparse weights (XNNPACK rules: 1x1 convs with >= 2/3 zeros) + DENSIFY'],
+    ['--nhwc-io', 'tflite: rank-4 inputs/outputs NHWC (default: NCHW, as in the ONNX model)'],
+    ['--grouped-conv <split|native>', 'tflite: grouped convs as SPLIT+CONV_2D+CONCATENATION (default) or one grouped CONV_2D'],
+    ['--no-verify', 'tflite: skip running the file in LiteRT.js against onnxruntime'],
     ['--input-shape <name:AxBxC>', 'fix dynamic input dims (repeatable)'],
   ],
-  examples: ['shears export model.onnx --format onnx -o deploy.onnx --opset 13', 'shears export model.onnx --format tensorrt -o trt/ --fp16 --enforce-2of4'],
+  examples: [
+    'shears export model.onnx --format onnx -o deploy.onnx --opset 13',
+    'shears export model.onnx --format tensorrt -o trt/ --fp16 --enforce-2of4',
+    'shears export model.onnx --format tflite -o model.tflite --fp16 --json',
+  ],
   options: {
     format: { type: 'string', short: 'f' },
     output: { type: 'string', short: 'o' },
@@ -88,6 +125,10 @@ export const exportCommand: Command = {
     fp16: { type: 'boolean' },
     int8: { type: 'boolean' },
     'enforce-2of4': { type: 'boolean' },
+    sparse: { type: 'boolean' },
+    'nhwc-io': { type: 'boolean' },
+    'grouped-conv': { type: 'string' },
+    'no-verify': { type: 'boolean' },
     'input-shape': { type: 'string', multiple: true },
   },
   async run(argv: string[], io: CliIO) {
@@ -100,7 +141,7 @@ export const exportCommand: Command = {
     if (!output) throw new ShearsError('E_OPTION', 'export: option -o/--output is required', { option: 'output' });
     const inputShapes = parseInputShapes(values['input-shape'] as string[] | undefined);
     const t0 = performance.now();
-    const model: Model = await loadModel(file, { inputShapes });
+    const model: Model = await loadModel(file, { inputShapes, checkOps: format.checkOps ?? true });
     // loadModel already fixed the --input-shape dims on the model.
     const exporter = await format.exporter({ file, output, values });
     const state = new StateBag();
