@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Issue #6 goal: channel pruning with least-squares reconstruction of a
+// resnet18-sized model, 256 calibration images, 50% of the channels, in
+// under 60 s on 2 cores, with memory bounded by the sampling options (rows =
+// images × positions per image), not by the dataset size.
+//
+//   pnpm build && node scripts/fixtures.mjs
+//   node --expose-gc bench/prune-channel.bench.mjs [--runs 3] [--images 256] [--mode layer|sequential] [--positions 4] [--json]
+//
+// random:256 calibration is fine for timing (the accuracy test uses real data).
+import { dirname, join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fixture } from '../tooling/fixtures/index.js';
+import { fmt, machine, median } from './lib.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const runs = Number(opt('runs', 3));
+const images = Number(opt('images', 256));
+const mode = opt('mode', 'layer');
+const positions = Number(opt('positions', 4));
+const json = args.includes('--json');
+const log = (...a) => !json && console.log(...a);
+const dist = (pkg) => import(pathToFileURL(join(root, pkg, 'dist/index.js')).href);
+const [core, onnx, data, channel] = await Promise.all(['packages/core', 'packages/onnx', 'packages/data', 'packages/prune-channel'].map(dist));
+
+const file = process.env.SHEARS_BENCH_MODEL ?? fixture('resnet18-dynbatch') ?? fixture('resnet18');
+if (!file) {
+  console.log('prune-channel.bench: no resnet18 fixture (run `node scripts/fixtures.mjs`); skipped');
+  process.exit(0);
+}
+log(`prune-channel bench on ${machine()}, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
+const model = await onnx.readModel(file);
+const opts = { amount: 0.5, mode, calibSamples: images, positionsPerImage: positions, outputsPerPosition: 1 };
+const times = [];
+const phases = {};
+let peak = 0;
+let plan;
+for (let i = 0; i < runs; i++) {
+  globalThis.gc?.();
+  log(`run ${i + 1}/${runs}…`);
+  const state = new core.StateBag();
+  state.set(core.CALIBRATION, data.randomDataset(images, [3, 224, 224], 1));
+  const progress = {
+    start(label) {
+      const t0 = performance.now();
+      const key = label.replace(/ \(.*/, '');
+      return { tick() {}, done() { (phases[key] ??= []).push(performance.now() - t0); } };
+    },
+  };
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const t0 = performance.now();
+  plan = await channel.channelPruning(opts).plan(model, { logger: core.silentLogger, progress, signal: new AbortController().signal, state, outputs: new core.RunStager(), dryRun: true });
+  times.push(performance.now() - t0);
+  log(`  ${fmt(times.at(-1))}`);
+  clearInterval(timer);
+}
+const applyT0 = performance.now();
+const pruned = core.cloneModel(model);
+core.applyPlan(pruned, plan);
+const applyMs = performance.now() - applyT0;
+const layers = plan.options.layers;
+const rows = layers.reduce((a, l) => Math.max(a, l.rows), 0);
+const result = {
+  machine: machine(),
+  model: file,
+  options: opts,
+  planMs: median(times),
+  runs: times,
+  phasesMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v.length > runs ? sumPerRun(v) : v)])),
+  applyMs,
+  peakRssMB: peak / 2 ** 20,
+  rowsPerLayer: rows,
+  channelsRemoved: plan.options.estimate.channels,
+  layers: layers.length,
+  meanErrorBefore: layers.reduce((a, l) => a + l.errorBefore, 0) / layers.length,
+  meanErrorAfter: layers.reduce((a, l) => a + l.errorAfter, 0) / layers.length,
+};
+function sumPerRun(v) {
+  const per = v.length / runs;
+  return Array.from({ length: runs }, (_, i) => v.slice(i * per, (i + 1) * per).reduce((a, b) => a + b, 0));
+}
+if (json) console.log(JSON.stringify(result, null, 2));
+else {
+  log(`resnet18, ${images} images (random), 50% channels, mode ${mode}, ${positions} positions/image → ${rows} rows per conv layer`);
+  log(`plan (calibration + selection + reconstruction)  median ${fmt(result.planMs)} of ${runs}  (goal < 60 s)`);
+  for (const [k, v] of Object.entries(result.phasesMs)) log(`  ${k.padEnd(44)} ${fmt(v)}`);
+  log(`apply                                            ${fmt(applyMs)}`);
+  log(`peak RSS                                         ${result.peakRssMB.toFixed(0)} MB`);
+  log(`${result.channelsRemoved} channels removed; ${layers.length} layers refit; mean relative output error ${result.meanErrorBefore.toFixed(3)} → ${result.meanErrorAfter.toFixed(3)}`);
+}

@@ -1,0 +1,67 @@
+// Running calibration data through a model and handing sampled rows to the
+// strategy: only the requested activations are computed (the graph is cut
+// down to what they need), one batch at a time.
+import { cloneModel, ShearsError, type Dataset, type Model, type NamedTensor, type Node, type PluginContext } from '@shears/core';
+import { chunkBatch, primaryInput, Session } from '@shears/runtime';
+
+/** A copy of `model` (weights shared) computing only `names`, as its outputs. */
+export function captureModel(model: Model, names: readonly string[]): Model {
+  const copy = cloneModel(model, { shareWeights: true });
+  const byName = copy.graph.valuesByName();
+  const outs = names.map((n) => {
+    const v = byName.get(n);
+    if (!v) throw new ShearsError('E_GRAPH', `cannot capture ${n}: the graph has no value of that name`, { node: n });
+    if (!v.type) v.type = { kind: 'tensor', dtype: v.dtype ?? 'float32' };
+    return v;
+  });
+  const need = new Set<Node>();
+  const stack = outs.map((v) => v.producer).filter((n): n is Node => !!n);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (need.has(n)) continue;
+    need.add(n);
+    for (const v of n.inputs) if (v?.producer && !need.has(v.producer)) stack.push(v.producer);
+    // Subgraphs read outer values directly.
+    for (const g of n.subgraphs()) for (const sn of g.nodes) for (const v of sn.inputs) if (v?.producer && v.producer.graph === copy.graph) stack.push(v.producer);
+  }
+  copy.graph.outputs.length = 0;
+  copy.graph.outputs.push(...outs);
+  copy.graph.removeNodes(copy.graph.nodes.filter((n) => !need.has(n)));
+  for (const [name, v] of [...copy.graph.initializers]) if (v.uses().length === 0 && !copy.graph.outputs.includes(v)) copy.graph.removeInitializer(name);
+  return copy;
+}
+
+/**
+ * Run up to `samples` calibration images through `model`, calling `fn` with
+ * the named activations of each chunk, its real row count, and the index of
+ * its first image in the calibration order (stable across passes).
+ */
+export async function forEachBatch(
+  model: Model,
+  names: readonly string[],
+  data: Dataset,
+  samples: number,
+  batchSize: number,
+  ctx: PluginContext,
+  label: string,
+  fn: (out: Record<string, NamedTensor>, rows: number, image0: number) => void,
+): Promise<void> {
+  const { name: inputName, batch } = primaryInput(model);
+  const session = await Session.create(captureModel(model, names), { threads: ctx.runtime && 'options' in ctx.runtime ? (ctx.runtime as { options?: { threads?: number } }).options?.threads : undefined });
+  const task = ctx.progress.start(label, Math.min(samples, data.size));
+  let image = 0;
+  try {
+    for await (const bt of data.batches(batchSize, { limit: samples })) {
+      for (const { feeds, rows } of chunkBatch(bt, inputName, batch)) {
+        if (ctx.signal.aborted) throw new ShearsError('E_ABORTED', `${label}: aborted`);
+        const out = await session.run(feeds, [...names]);
+        fn(out, rows, image);
+        image += rows;
+        task.tick(rows);
+      }
+    }
+  } finally {
+    task.done();
+    await session.release();
+  }
+}

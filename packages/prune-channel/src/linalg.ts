@@ -1,0 +1,166 @@
+// Dense linear algebra in Float64Array: symmetric Gram accumulation, Cholesky,
+// and ridge-regularized least squares with many right-hand sides.
+
+/** G += x xᵀ on the upper triangle (G is n×n row-major); zeros in x are skipped. */
+export function rank1Upper(G: Float64Array, x: Float64Array, n: number): void {
+  for (let a = 0; a < n; a++) {
+    const xa = x[a]!;
+    if (xa === 0) continue;
+    const row = a * n;
+    for (let b = a; b < n; b++) G[row + b] += xa * x[b]!;
+  }
+}
+
+/** Copy the upper triangle onto the lower one. */
+export function symmetrize(G: Float64Array, n: number): void {
+  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) G[b * n + a] = G[a * n + b]!;
+}
+
+/**
+ * In-place Cholesky G = L Lᵀ (lower triangle of G becomes L). Returns false
+ * when G is not numerically positive definite.
+ */
+export function cholesky(G: Float64Array, n: number): boolean {
+  for (let j = 0; j < n; j++) {
+    const rj = j * n;
+    let d = G[rj + j]!;
+    for (let k = 0; k < j; k++) d -= G[rj + k]! * G[rj + k]!;
+    if (!(d > 0)) return false;
+    const l = Math.sqrt(d);
+    G[rj + j] = l;
+    for (let i = j + 1; i < n; i++) {
+      const ri = i * n;
+      let s = G[ri + j]!;
+      for (let k = 0; k < j; k++) s -= G[ri + k]! * G[rj + k]!;
+      G[ri + j] = s / l;
+    }
+  }
+  return true;
+}
+
+/** Solve L Lᵀ X = B in place for B (n×m row-major, m right-hand sides), L from cholesky(). */
+export function cholSolve(L: Float64Array, n: number, B: Float64Array, m: number): void {
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    const bi = i * m;
+    for (let k = 0; k < i; k++) {
+      const l = L[ri + k]!;
+      if (l === 0) continue;
+      const bk = k * m;
+      for (let c = 0; c < m; c++) B[bi + c] -= l * B[bk + c]!;
+    }
+    const d = L[ri + i]!;
+    for (let c = 0; c < m; c++) B[bi + c] /= d;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    const bi = i * m;
+    for (let k = i + 1; k < n; k++) {
+      const l = L[k * n + i]!;
+      if (l === 0) continue;
+      const bk = k * m;
+      for (let c = 0; c < m; c++) B[bi + c] -= l * B[bk + c]!;
+    }
+    const d = L[i * n + i]!;
+    for (let c = 0; c < m; c++) B[bi + c] /= d;
+  }
+}
+
+/**
+ * Ridge least squares from normal equations: solves (G + λI) X = B, with
+ * G the upper-triangle Gram (n×n, modified) and B n×m (overwritten by X).
+ * λ = ridge × mean(diag G); the last `free` unknowns (an intercept) are not
+ * regularized. Raises λ tenfold until the factorization succeeds. Returns λ.
+ */
+export function ridgeSolve(G: Float64Array, n: number, B: Float64Array, m: number, ridge: number, free = 0): number {
+  symmetrize(G, n);
+  let tr = 0;
+  for (let i = 0; i < n - free; i++) tr += G[i * n + i]!;
+  const scale = tr / Math.max(1, n - free) || 1;
+  let lambda = ridge * scale;
+  const diag = Float64Array.from({ length: n }, (_, i) => G[i * n + i]!);
+  const A = new Float64Array(G.length);
+  for (let attempt = 0; attempt < 12; attempt++) {
+    A.set(G);
+    for (let i = 0; i < n; i++) A[i * n + i] = diag[i]! + (i < n - free ? lambda : Math.max(lambda * 1e-6, 1e-12));
+    if (cholesky(A, n)) {
+      cholSolve(A, n, B, m);
+      return lambda;
+    }
+    lambda = Math.max(lambda * 10, 1e-12 * scale);
+  }
+  throw new Error('normal equations are not positive definite even with a large ridge term');
+}
+
+export interface RidgeFit {
+  /** Weights over the kept features, nk × O (row per feature). */
+  W: Float64Array;
+  /** Intercept per output (zeros without one). */
+  b: Float64Array;
+  lambda: number;
+}
+
+type Mul = (A: Float32Array, aDims: [number, number], B: Float32Array, bDims: [number, number], transA?: boolean, transB?: boolean) => Promise<Float32Array>;
+
+/**
+ * Ridge regression Y ≈ X W + b over R sampled rows (X: R × nk, Y: R × O,
+ * Float32 row-major). With an intercept, X and Y are centred first, so the
+ * intercept is not regularized: b = ȳ − x̄ᵀW. λ = ridge × mean diag(XᵀX).
+ * Primal normal equations (nk × nk Cholesky) when R ≥ nk, else the dual
+ * (R × R kernel) form, which is the same ridge solution. Products run
+ * through `mul` (onnxruntime); factorization and triangular solves in Float64.
+ */
+export async function fitRidge(X: Float32Array, Y: Float32Array, R: number, nk: number, O: number, intercept: boolean, ridge: number, mul: Mul): Promise<RidgeFit> {
+  const mx = new Float64Array(nk);
+  const my = new Float64Array(O);
+  if (intercept && R > 0) {
+    for (let r = 0; r < R; r++) {
+      for (let j = 0; j < nk; j++) mx[j] += X[r * nk + j]!;
+      for (let o = 0; o < O; o++) my[o] += Y[r * O + o]!;
+    }
+    for (let j = 0; j < nk; j++) mx[j] /= R;
+    for (let o = 0; o < O; o++) my[o] /= R;
+    X = X.slice(0, R * nk);
+    Y = Y.slice(0, R * O);
+    for (let r = 0; r < R; r++) {
+      for (let j = 0; j < nk; j++) X[r * nk + j] -= mx[j]!;
+      for (let o = 0; o < O; o++) Y[r * O + o] -= my[o]!;
+    }
+  } else {
+    X = X.subarray(0, R * nk);
+    Y = Y.subarray(0, R * O);
+  }
+  const solve = (A32: Float32Array, n: number, B32: Float32Array, scaleTrace: number): { sol: Float64Array; lambda: number } => {
+    const A = Float64Array.from(A32);
+    let lambda = ridge * scaleTrace || 1e-12;
+    const diag = Float64Array.from({ length: n }, (_, i) => A[i * n + i]!);
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const L = attempt === 0 ? A : Float64Array.from(A32);
+      for (let i = 0; i < n; i++) L[i * n + i] = diag[i]! + lambda;
+      if (cholesky(L, n)) {
+        const sol = Float64Array.from(B32);
+        cholSolve(L, n, sol, O);
+        return { sol, lambda };
+      }
+      lambda = Math.max(lambda * 10, 1e-9 * (scaleTrace || 1));
+    }
+    throw new Error('normal equations are not positive definite even with a large ridge term');
+  };
+  if (R >= nk) {
+    const G = await mul(X, [R, nk], X, [R, nk], true, false);
+    const B = await mul(X, [R, nk], Y, [R, O], true, false);
+    let tr = 0;
+    for (let i = 0; i < nk; i++) tr += G[i * nk + i]!;
+    const { sol, lambda } = solve(G, nk, B, tr / Math.max(1, nk));
+    const b = new Float64Array(O);
+    if (intercept) for (let o = 0; o < O; o++) b[o] = my[o]! - mx.reduce((s, m, j) => s + m * sol[j * O + o]!, 0);
+    return { W: sol, b, lambda };
+  }
+  const K = await mul(X, [R, nk], X, [R, nk], false, true);
+  let tr = 0;
+  for (let i = 0; i < R; i++) tr += K[i * R + i]!;
+  const { sol: alpha, lambda } = solve(K, R, Y, tr / Math.max(1, nk));
+  const W = Float64Array.from(await mul(X, [R, nk], Float32Array.from(alpha), [R, O], true, false));
+  const b = new Float64Array(O);
+  if (intercept) for (let o = 0; o < O; o++) b[o] = my[o]! - mx.reduce((s, m, j) => s + m * W[j * O + o]!, 0);
+  return { W, b, lambda };
+}

@@ -1,0 +1,39 @@
+// Large matrix products (Gram matrices, right-hand sides) run in onnxruntime
+// (MLAS, multi-threaded): a tiny MatMul model with dynamic dimensions, one
+// session per transpose pattern, reused for every layer.
+import { Graph, Model, Node, tensorType, Value } from '@shears/core';
+import { Session } from '@shears/runtime';
+
+function productModel(transA: boolean, transB: boolean): Model {
+  const g = new Graph('matmul');
+  let a = g.addInput(new Value('A', tensorType('float32', ['a0', 'a1'])));
+  let b = g.addInput(new Value('B', tensorType('float32', ['b0', 'b1'])));
+  const perm = { type: 'ints' as const, value: [1, 0] };
+  if (transA) a = g.appendNode(new Node({ opType: 'Transpose', name: 'ta', inputs: [a], outputs: ['At'], attributes: { perm } })).outputs[0]!;
+  if (transB) b = g.appendNode(new Node({ opType: 'Transpose', name: 'tb', inputs: [b], outputs: ['Bt'], attributes: { perm } })).outputs[0]!;
+  const c = g.appendNode(new Node({ opType: 'MatMul', name: 'mm', inputs: [a, b], outputs: ['C'] })).outputs[0]!;
+  c.type = tensorType('float32', ['m', 'n']);
+  g.outputs.push(c);
+  const m = new Model({ opsetImports: { '': 17 } });
+  m.graph = g;
+  return m;
+}
+
+/** op(A) · op(B) in float32 through onnxruntime, where op transposes when asked. */
+export class MatMul {
+  readonly #sessions = new Map<string, Promise<Session>>();
+  constructor(readonly threads?: number) {}
+
+  async mul(A: Float32Array, aDims: [number, number], B: Float32Array, bDims: [number, number], transA = false, transB = false): Promise<Float32Array> {
+    const key = `${transA}${transB}`;
+    let s = this.#sessions.get(key);
+    if (!s) this.#sessions.set(key, (s = Session.create(productModel(transA, transB), { threads: this.threads })));
+    const out = await (await s).run({ A: { dims: aDims, data: A }, B: { dims: bDims, data: B } });
+    return out.C!.data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.#sessions.values()) await (await s).release();
+    this.#sessions.clear();
+  }
+}

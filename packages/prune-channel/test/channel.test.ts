@@ -1,0 +1,153 @@
+import { applyPlan, CALIBRATION, cloneModel, deserializePlan, serializePlan, type Model, type NamedTensor } from '@shears/core';
+import { assertConformance, seededFloats, testContext, tinyModel } from '@shears/core/testing';
+import { randomDataset } from '@shears/data';
+import { Session } from '@shears/runtime';
+import { describe, expect, it } from 'vitest';
+import { redundantModel as redundant, residualModel } from './model.js';
+import { channelPruning, cholesky, cholSolve, NO_CALIBRATION, type ChannelOptions, type GroupReport, type LayerReport } from '../src/index.js';
+
+async function run(model: Model, feeds: Record<string, NamedTensor>): Promise<Float32Array> {
+  const s = await Session.create(model, { threads: 1 });
+  try {
+    return (await s.run(feeds))[s.outputNames[0]!]!.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+function ctxWith(n = 64, shape = [3, 10, 10]) {
+  const ctx = testContext();
+  ctx.state.set(CALIBRATION, randomDataset(n, shape, 7));
+  return ctx;
+}
+
+async function relError(a: Model, b: Model, shape = [1, 3, 10, 10]): Promise<number> {
+  let num = 0;
+  let den = 0;
+  // Fresh samples from the calibration distribution.
+  for await (const bt of randomDataset(8, shape.slice(1), 99).batches(1)) {
+    const feeds = { input: { dims: shape, data: bt.x } };
+    const [x, y] = [await run(a, feeds), await run(b, feeds)];
+    for (let i = 0; i < x.length; i++) {
+      num += (x[i]! - y[i]!) ** 2;
+      den += x[i]! ** 2;
+    }
+  }
+  return num / den;
+}
+
+async function prune(model: Model, options: ChannelOptions) {
+  const plan = await channelPruning(options).plan(model, ctxWith());
+  const out = cloneModel(model);
+  applyPlan(out, deserializePlan(serializePlan(plan)));
+  return { plan, out };
+}
+
+describe('least squares', () => {
+  it('cholesky solves a small SPD system with several right-hand sides', () => {
+    const A = Float64Array.from([4, 2, 0.4, 2, 5, 1, 0.4, 1, 3]);
+    const L = A.slice();
+    expect(cholesky(L, 3)).toBe(true);
+    const X = Float64Array.from([1, 0, 2, 1, 3, 1]);
+    const B = new Float64Array(6);
+    for (let i = 0; i < 3; i++) for (let c = 0; c < 2; c++) for (let k = 0; k < 3; k++) B[i * 2 + c] += A[i * 3 + k]! * X[k * 2 + c]!;
+    cholSolve(L, 3, B, 2);
+    for (let i = 0; i < 6; i++) expect(B[i]).toBeCloseTo(X[i]!, 10);
+  });
+});
+
+describe('channel strategy', () => {
+  it('Conv→ReLU→Conv with linearly redundant channels: reconstruction recovers the output exactly', async () => {
+    const model = redundant();
+    const { plan, out } = await prune(model, { amount: 0.5, roundTo: 1, ridge: 1e-9 });
+    const rm = plan.actions.filter((a) => a.type === 'remove-channels');
+    expect(rm).toHaveLength(1);
+    expect(rm[0]!.type === 'remove-channels' && rm[0]!.channels).toEqual([4, 5, 6, 7]);
+    expect(plan.actions.filter((a) => a.type === 'set-tensor').map((a) => a.type === 'set-tensor' && a.tensor).sort()).toEqual(['conv2.bias', 'conv2.weight']);
+    expect(out.graph.initializer('conv2.weight')!.dims).toEqual([16, 4, 3, 3]);
+    expect(out.graph.initializer('conv1.weight')!.dims).toEqual([4, 3, 3, 3]);
+    expect(await relError(model, out)).toBeLessThan(1e-8);
+    const layers = (plan.options as { layers: LayerReport[] }).layers;
+    expect(layers).toHaveLength(1);
+    expect(layers[0]!.errorBefore).toBeGreaterThan(1e-5);
+    expect(layers[0]!.errorAfter).toBeLessThan(1e-8);
+    // Without the refit the same channels go and the output changes.
+    const { out: plain } = await prune(model, { amount: 0.5, roundTo: 1, reconstruct: false });
+    expect(await relError(model, plain)).toBeGreaterThan(1e-5);
+  });
+
+  it('per-layer mode, LASSO and L1 selection plan and apply', async () => {
+    const model = redundant();
+    for (const opts of [{ mode: 'layer' }, { selection: 'lasso' }, { selection: 'l1' }] as ChannelOptions[]) {
+      const { plan, out } = await prune(model, { amount: 0.5, roundTo: 1, ridge: 1e-9, ...opts });
+      expect(plan.actions.some((a) => a.type === 'remove-channels')).toBe(true);
+      expect(out.graph.initializer('conv2.weight')!.dims).toEqual([16, 4, 3, 3]);
+      if (opts.selection === 'lasso') expect(await relError(model, out)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('sequential mode beats per-layer mode on a two-stage chain', async () => {
+    const model = tinyModel();
+    const ctx = () => {
+      const c = testContext();
+      c.state.set(CALIBRATION, randomDataset(64, [3, 8, 8], 3));
+      return c;
+    };
+    const apply = async (mode: 'sequential' | 'layer') => {
+      const p = await channelPruning({ amount: 0.5, roundTo: 1, mode }).plan(model, ctx());
+      const m = cloneModel(model);
+      applyPlan(m, p);
+      return relError(model, m, [1, 3, 8, 8]);
+    };
+    const seq = await apply('sequential');
+    const per = await apply('layer');
+    expect(seq).toBeLessThanOrEqual(per * 1.05);
+  });
+
+  it('residual Add: coupled channels chosen once for the whole group, error summed over both consumers', async () => {
+    const model = residualModel();
+    const ctx = ctxWith(32, [3, 8, 8]);
+    const plan = await channelPruning({ amount: 0.5, roundTo: 1 }).plan(model, ctx);
+    const rm = plan.actions.filter((a) => a.type === 'remove-channels');
+    expect(rm).toHaveLength(1);
+    const groups = (plan.options as { groups: GroupReport[] }).groups;
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.consumers.sort()).toEqual(['b', 'c']);
+    expect(plan.actions.filter((a) => a.type === 'set-tensor').map((a) => a.type === 'set-tensor' && a.tensor).sort()).toEqual(['b.bias', 'b.weight', 'c.bias', 'c.weight']);
+    const out = cloneModel(model);
+    applyPlan(out, plan);
+    expect(out.graph.initializer('a.weight')!.dims).toEqual([4, 3, 3, 3]);
+    expect(out.graph.initializer('b.weight')!.dims).toEqual([4, 4, 3, 3]);
+    expect(out.graph.initializer('c.weight')!.dims).toEqual([4, 4, 1, 1]);
+    const err = await relError(model, out, [1, 3, 8, 8]);
+    const plain = cloneModel(model);
+    applyPlan(plain, await channelPruning({ amount: 0.5, roundTo: 1, reconstruct: false }).plan(model, ctxWith(32, [3, 8, 8])));
+    expect(err).toBeLessThan(await relError(model, plain, [1, 3, 8, 8]));
+  });
+
+  it('refuses to run without calibration data, explaining why', async () => {
+    await expect(channelPruning({ amount: 0.5 }).plan(redundant(), testContext())).rejects.toThrow(/random:N is accepted but poor/);
+    expect(NO_CALIBRATION).toMatch(/least squares/);
+    // L1 without a refit needs no data.
+    const plan = await channelPruning({ amount: 0.5, roundTo: 1, selection: 'l1', reconstruct: false }).plan(redundant(), testContext());
+    expect(plan.actions.length).toBe(1);
+  });
+
+  it('too few calibration rows: warns and raises the ridge term', async () => {
+    const warnings: string[] = [];
+    const ctx = testContext({ logger: { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} } as never });
+    ctx.state.set(CALIBRATION, randomDataset(2, [3, 10, 10], 1));
+    const plan = await channelPruning({ amount: 0.5, roundTo: 1, positionsPerImage: 4 }).plan(redundant(), ctx);
+    expect(warnings.some((w) => /raising the ridge term/.test(w))).toBe(true);
+    expect((plan.options as { layers: LayerReport[] }).layers[0]!.underdetermined).toBe(true);
+  });
+
+  it('passes the conformance kit', async () => {
+    await assertConformance({
+      factory: channelPruning,
+      options: { amount: 0.5, roundTo: 1 },
+      badOptions: [{ amount: 1.5 }, { amount: 0.5, selection: 'nope' }, { amount: 0.5, targetMacs: 0.5 }, { amount: 0.5, ridge: -1 }],
+      context: { state: (() => ctxWith(16, [3, 8, 8]).state)() },
+    });
+  });
+});
