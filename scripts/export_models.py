@@ -94,6 +94,69 @@ def _tiny_unet(tv):
     return TinyUNet()
 
 
+FMNIST_DIR = os.environ.get("SHEARS_FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
+
+
+class SkipModel(Exception):
+    """A model whose inputs are not on this machine (not a failure)."""
+
+
+def _read_idx_gz(path):
+    import gzip
+    import numpy as np
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _fmnist_cnn(tv):
+    """A small CNN trained on the real Fashion-MNIST train set (Debian's
+    dataset-fashion-mnist), for accuracy tests of pruning. Input is pixels / 255
+    (what @shears/data's IDX loader yields), N x 1 x 28 x 28 with a dynamic batch.
+    3 epochs with 2 threads and a fixed seed take 30–70 s (66 s of CPU); the t10k accuracy goes
+    into the manifest as testAccuracy."""
+    import torch
+    from torch import nn
+    files = {k: os.path.join(FMNIST_DIR, f"{k}-idx{3 if 'images' in k else 1}-ubyte.gz")
+             for k in ("train-images", "train-labels", "t10k-images", "t10k-labels")}
+    missing = [f for f in files.values() if not os.path.exists(f)]
+    if missing:
+        raise SkipModel(f"Fashion-MNIST not found ({missing[0]}); apt-get install dataset-fashion-mnist")
+    torch.set_num_threads(2)
+    load_x = lambda k: torch.from_numpy(_read_idx_gz(files[k]).astype("float32") / 255.0).unsqueeze(1)
+    load_y = lambda k: torch.from_numpy(_read_idx_gz(files[k]).astype("int64"))
+    xtr, ytr, xte, yte = load_x("train-images"), load_y("train-labels"), load_x("t10k-images"), load_y("t10k-labels")
+
+    # Strided convs rather than max-pools: torch 1.13's CPU backward for padded
+    # full-resolution convs and pools is what made training slow.
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.ReLU(),   # 16 x 14 x 14
+        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),  # 32 x 7 x 7
+        nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),  # 64 x 4 x 4
+        nn.Flatten(), nn.Linear(64 * 4 * 4, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    gen = torch.Generator().manual_seed(0)
+    epochs, batch = 3, 128
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * ((len(xtr) + batch - 1) // batch))
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(xtr), generator=gen)
+        for i in range(0, len(xtr), batch):
+            idx = perm[i:i + batch]
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(xtr[idx]), ytr[idx]).backward()
+            opt.step()
+            sched.step()
+    model.eval()
+    with torch.no_grad():
+        acc = sum((model(xte[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item() for i in range(0, len(xte), 1000)) / len(xte)
+    model.manifest_extra = {"dataset": "fashion-mnist", "inputScale": "pixels/255",
+                            "trainEpochs": epochs, "testAccuracy": round(acc, 4)}
+    return model
+
+
 MODELS = {
     "resnet18": (_tv("resnet18"), DEFAULT_SHAPE, False),
     "resnet18-dynbatch": (_tv("resnet18"), DEFAULT_SHAPE, True),
@@ -112,6 +175,7 @@ MODELS = {
     "convnext_tiny": (_tv("convnext_tiny"), DEFAULT_SHAPE, False),
     "lraspp_mobilenet_v3_large": (_lraspp, (1, 3, 128, 128), False),
     "tiny_unet": (_tiny_unet, (1, 3, 64, 64), False),
+    "fmnist_cnn": (_fmnist_cnn, (1, 1, 28, 28), True),
 }
 
 
@@ -212,7 +276,8 @@ def export_one(outdir, name):
     write_atomic(os.path.join(outdir, f"{name}.output.bin"), f32(y))
     os.replace(tmp, path)
     update_manifest(outdir, {"name": name, "file": f"{name}.onnx", "inputShape": list(shape),
-                             "outputShape": list(y.shape), "params": params, "opset": OPSET})
+                             "outputShape": list(y.shape), "params": params, "opset": OPSET,
+                             **getattr(model, "manifest_extra", {})})
     return os.path.getsize(path)
 
 
@@ -235,6 +300,8 @@ def main(argv):
             size = export_one(outdir, name)
             print(f"export_models: {name}: {size / 1e6:.1f} MB in {time.time() - t0:.1f}s",
                   file=sys.stderr, flush=True)
+        except SkipModel as e:
+            print(f"export_models: {name}: skipped: {e}", file=sys.stderr, flush=True)
         except Exception as e:  # keep going; report at the end
             failed.append(name)
             print(f"export_models: {name}: FAILED: {type(e).__name__}: {e}", file=sys.stderr, flush=True)

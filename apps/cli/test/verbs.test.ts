@@ -131,7 +131,7 @@ describe('shears plugins', () => {
   it('lists the built-ins with kinds, and installed plugin packages', () => {
     // apps/cli depends on the example plugin, which has the keyword "shears-plugin".
     const j = shears(['plugins', '--json'], { cwd: join(dirname(fileURLToPath(import.meta.url)), '..') }).json();
-    expect(j.installed).toEqual([expect.objectContaining({ name: 'shears-plugin-threshold', version: '0.1.0' })]);
+    expect(j.installed).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'shears-plugin-threshold', version: '0.1.0' })]));
     expect(j.plugins).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'onnx-import', kind: 'importer' }), expect.objectContaining({ name: 'onnx-write', kind: 'exporter' })]));
   });
 });

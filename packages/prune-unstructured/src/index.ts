@@ -1,1 +1,12 @@
-export {};
+// @shears/prune-unstructured: unstructured and N:M weight pruning for any
+// ONNX model, with magnitude, random, Wanda and SparseGPT criteria.
+export { unstructuredPruning, unstructured, type UnstructuredOptions } from './strategy.js';
+export { l1, random } from './criteria/magnitude.js';
+export { wanda, type WandaOptions } from './criteria/wanda.js';
+export { sparsegpt, sparsegptSweep, type SparseGPTOptions } from './criteria/sparsegpt.js';
+export { DEFAULT_CALIBRATION } from './criteria/calibration.js';
+export { oneShot, iterative, agp, type SparsitySchedule } from './schedules.js';
+export { onnxSparseWrite, toSparseInitializers, type SparseConversion } from './sparse-format.js';
+export { quickselect, radixSelect, pruneLowest, pruneLowestGlobal } from './select.js';
+export { parsePattern, pruneNM, maxNonzerosPerGroup, type NMPattern } from './nm.js';
+export { uniformCounts, erkAmounts, lampCounts, globalSplit, tableAmounts } from './allocation.js';

@@ -29,6 +29,16 @@ describe('Session', () => {
     expect(out.output!.dims).toEqual([1, 10]);
   });
 
+  it('writes into preallocated outputs (into)', async () => {
+    const s = await Session.create(await tiny(), { threads: 1 });
+    const into = { output: { dims: [1, 10], data: new Float32Array(10) } };
+    const out = await s.run({ input: { dims: [1, 3, 32, 32], data: floats(smallFixture('tiny-cnn.input.bin')) } }, ['output'], { into });
+    await s.release();
+    expect(out.output).toBe(into.output);
+    const ref = floats(smallFixture('tiny-cnn.output.bin'));
+    for (let i = 0; i < 10; i++) expect(Math.abs(into.output.data[i]! - ref[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref[i]!)));
+  });
+
   it('reports a model onnxruntime cannot load as E_RUNTIME', async () => {
     const m = await tiny();
     m.graph.nodes[0]!.opType = 'NoSuchOp';

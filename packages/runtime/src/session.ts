@@ -45,17 +45,27 @@ export class Session {
     }
   }
 
-  async run(feeds: Record<string, NamedTensor>, outputs?: string[]): Promise<Record<string, NamedTensor>> {
+  /**
+   * Run once. `opts.into` gives preallocated outputs (exact dims and type)
+   * that onnxruntime writes in place; they are returned as given. Reusing
+   * them saves allocating (and first touching) large results on every run.
+   */
+  async run(feeds: Record<string, NamedTensor>, outputs?: string[], opts: { into?: Record<string, NamedTensor> } = {}): Promise<Record<string, NamedTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
     let res: ort.InferenceSession.ReturnType;
     try {
-      res = outputs ? await this.#session.run(ortFeeds, outputs) : await this.#session.run(ortFeeds);
+      if (opts.into) {
+        const fetches: Record<string, ort.Tensor | null> = {};
+        for (const name of outputs ?? this.outputNames) fetches[name] = null;
+        for (const [name, t] of Object.entries(opts.into)) fetches[name] = toOrt(t);
+        res = await this.#session.run(ortFeeds, fetches);
+      } else res = outputs ? await this.#session.run(ortFeeds, outputs) : await this.#session.run(ortFeeds);
     } catch (e) {
       throw new ShearsError('E_RUNTIME', `onnxruntime run failed: ${firstLine(e)}`, { cause: e });
     }
     const out: Record<string, NamedTensor> = {};
-    for (const [name, t] of Object.entries(res)) out[name] = { dims: [...t.dims], data: t.data as NamedTensor['data'] };
+    for (const [name, t] of Object.entries(res)) out[name] = opts.into?.[name] ?? { dims: [...t.dims], data: t.data as NamedTensor['data'] };
     return out;
   }
 
@@ -66,6 +76,7 @@ export class Session {
 
 function toOrt(t: NamedTensor): ort.Tensor {
   if (t.data instanceof Float32Array) return new ort.Tensor('float32', t.data, t.dims);
+  if (t.data instanceof Float64Array) return new ort.Tensor('float64', t.data, t.dims);
   if (t.data instanceof BigInt64Array) return new ort.Tensor('int64', t.data, t.dims);
   if (t.data instanceof Int32Array) return new ort.Tensor('int32', t.data, t.dims);
   return new ort.Tensor('uint8', t.data, t.dims);
