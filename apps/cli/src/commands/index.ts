@@ -12,7 +12,11 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   bench: async () => (await import('./bench.js')).benchCommand,
   compare: async () => (await import('./compare.js')).compareCommand,
   run: async () => (await import('./run.js')).runCommand,
+  finetune: async () => (await import('./finetune.js')).finetuneCommand,
+  export: async () => (await import('./export.js')).exportCommand,
   plugins: async () => (await import('./plugins.js')).pluginsCommand,
+  report: async () => (await import('./report.js')).reportCommand,
+  doctor: async () => (await import('./doctor.js')).doctorCommand,
 };
 
 export const COMMAND_NAMES = Object.keys(LOADERS);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { CALIBRATION, CURRENT_CRITERION, pipeline, resolvePlugin, RunStager, serializePlan, ShearsError, StateBag, type CriterionPlugin, type PruningPlan, type StrategyPlugin } from '@shears/core';
+import { CALIBRATION, CURRENT_CRITERION, pipeline, resolvePlugin, RunStager, serializePlan, ShearsError, StateBag, type CriterionPlugin, type Model, type PruningPlan, type StrategyPlugin } from '@shears/core';
 import { onnxWrite } from '@shears/onnx';
+import { onnxSparseWrite } from '@shears/prune-unstructured';
 import { createRuntime } from '@shears/runtime';
 import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
 import { builtins } from '../builtins.js';
@@ -11,7 +12,7 @@ import { datasetFor, stats } from './shared.js';
 import type { Command } from './types.js';
 
 /** Flags passed to the strategy as options (camelCased), when given. */
-const STRATEGY_FLAGS = ['amount', 'scope', 'pattern', 'target-macs', 'round-to', 'exclude', 'max-layer-amount', 'selection', 'calib-samples', 'positions-per-image'] as const;
+const STRATEGY_FLAGS = ['amount', 'scope', 'allocation', 'pattern', 'target-macs', 'round-to', 'exclude', 'max-layer-amount', 'selection', 'calib-samples', 'positions-per-image'] as const;
 const NUMERIC = new Set(['amount', 'target-macs', 'round-to', 'max-layer-amount', 'calib-samples', 'positions-per-image']);
 
 const camel = (s: string) => s.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
@@ -26,6 +27,7 @@ export const prune: Command = {
     ['--criterion <name|module>', 'importance criterion plugin for the strategy'],
     ['--amount <x>', 'fraction to prune, in [0, 1)'],
     ['--scope <global|layer>', 'one threshold across layers, or the same amount per layer'],
+    ['--allocation <uniform|erk|lamp>', 'unstructured, scope layer: how the amount spreads over layers'],
     ['--pattern <N:M>', 'semi-structured N:M sparsity, e.g. 2:4'],
     ['--target-macs <ratio>', 'structured: prune until MACs ≤ ratio × original'],
     ['--round-to <n>', 'structured: keep channel counts multiples of n'],
@@ -33,7 +35,11 @@ export const prune: Command = {
     ['--max-layer-amount <x>', 'cap any one layer at this fraction'],
     ['--amount-table <file|json>', 'per-layer amounts {"layerNameOrRegex": amount}'],
     ['--set <key=value>', 'any other strategy option (value parsed as JSON when it can be); repeatable'],
-    ['--calib <data>', 'calibration data for data-aware criteria (npz, IDX, image folder, random:N)'],
+    ['--calib <data>', 'calibration data for data-aware criteria and the channel strategy (npz, IDX, image folder, random:N)'],
+    ['--selection <greedy|lasso|l1>', 'channel strategy: how input channels are chosen'],
+    ['--calib-samples <n>', 'calibration images to use'],
+    ['--positions-per-image <n>', 'channel strategy: output positions sampled per image and layer'],
+    ['--sparse-format', 'store pruned weights as ONNX sparse initializers where that is smaller (under 1/3 non-zero)'],
     ['--plan <file>', 'also write the pruning plan as JSON'],
     ['--dry-run', 'plan only; write nothing but --plan'],
     ['--input-shape <name:AxBxC>', 'static size for a dynamic input'],
@@ -42,6 +48,7 @@ export const prune: Command = {
     'shears prune resnet50.onnx -o sparse.onnx --strategy unstructured --amount 0.5 --scope global',
     'shears prune model.onnx -o out.onnx --strategy ./my-strategy.mjs --set threshold=0.01',
     'shears prune model.onnx -o out.onnx --strategy filter --target-macs 0.5 --json',
+    'shears prune model.onnx -o out.onnx --strategy channel --calib data.npz --amount 0.5 --selection greedy',
   ],
   options: {
     output: { type: 'string', short: 'o' },
@@ -53,6 +60,7 @@ export const prune: Command = {
     calib: { type: 'string' },
     plan: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    'sparse-format': { type: 'boolean' },
     'input-shape': { type: 'string', multiple: true },
   },
   async run(argv: string[], io: CliIO) {
@@ -79,7 +87,7 @@ export const prune: Command = {
     }
     if (values.calib) state.set(CALIBRATION, await datasetFor(model, values.calib as string));
     const p = pipeline(strategy as StrategyPlugin);
-    if (output && !dryRun) p.use(onnxWrite({ out: output }));
+    if (output && !dryRun) p.use(values['sparse-format'] ? onnxSparseWrite({ out: output }) : onnxWrite({ out: output }));
     const result = await p.run(model, { logger, progress: createProgress(io), runtime: createRuntime(), dryRun, protect: [file], state, signal: io.signal });
     const plan = result.steps[0]!.plan!;
     if (values.plan) writePlan(values.plan as string, plan, file);
@@ -93,17 +101,40 @@ export const prune: Command = {
       before: pick(before),
       after: pick(after),
       seconds: (performance.now() - t0) / 1000,
+      // Of the weights the plan masked (the tensors it names), the fraction pruned: what --amount asks for.
+      achievedSparsity: maskedFraction(plan, result.model),
+      // Zeros among all float parameters (biases, norms and layers left dense included).
+      modelSparsity: 1 - after.nonzeroParams / Math.max(1, after.params),
       skipped: plan.skipped,
+      // Structured plans: channels removed per group (from the applier).
+      channels: (result.steps[0]!.details?.channels as { groups: number; channels: number } | undefined) ?? null,
       layers: layerDiff(before.layers, after.layers),
+      // Strategies that refit weights (channel) report each layer's reconstruction error.
+      ...(Array.isArray(plan.options?.layers) ? { reconstruction: plan.options.layers } : {}),
     };
     if (io.json) return printJson(io, report);
     const s = (x: typeof report.before) => `params ${si(x.params)}  non-zero ${si(x.nonzeroParams)}  MACs ${si(x.macs)}`;
     out(io, `before  ${s(report.before)}`);
-    out(io, `after   ${s(report.after)}  (sparsity ${pct(1 - report.after.nonzeroParams / Math.max(1, report.after.params))}, MACs ×${(report.after.macs / Math.max(1, report.before.macs)).toFixed(3)})`);
+    out(io, `after   ${s(report.after)}  (sparsity ${pct(report.modelSparsity)}, MACs ×${(report.after.macs / Math.max(1, report.before.macs)).toFixed(3)})`);
+    if (report.achievedSparsity !== null) out(io, `pruned  ${pct(report.achievedSparsity)} of the weights the plan masks`);
+    if (report.channels) out(io, `removed ${report.channels.channels} channels in ${report.channels.groups} groups (params ×${(report.after.params / Math.max(1, report.before.params)).toFixed(3)})`);
     for (const sk of plan.skipped) logger.info(`skipped ${sk.target}: ${sk.reason}`);
     out(io, dryRun ? `dry run: nothing written${values.plan ? `; plan in ${values.plan}` : ''}` : `wrote ${output} in ${report.seconds.toFixed(2)}s`);
   },
 };
+
+/** Pruned fraction of the weights named by the plan's mask actions (null without any). */
+function maskedFraction(plan: PruningPlan, model: Model): number | null {
+  const pruned = new Map<string, number>();
+  for (const a of plan.actions) if (a.type === 'mask') pruned.set(a.tensor, (pruned.get(a.tensor) ?? 0) + a.prune.length);
+  let weights = 0;
+  let count = 0;
+  for (const [name, n] of pruned) {
+    weights += model.graph.initializer(name)?.size ?? 0;
+    count += n;
+  }
+  return weights ? count / weights : null;
+}
 
 function pick(s: { params: number; nonzeroParams: number; macs: number; bytes: number }) {
   return { params: s.params, nonzeroParams: s.nonzeroParams, macs: s.macs, bytes: s.bytes };

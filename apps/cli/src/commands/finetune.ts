@@ -1,0 +1,149 @@
+import { dirname, join } from 'node:path';
+import { pipeline, ShearsError, StateBag } from '@shears/core';
+import { FINETUNE_DATA, FINETUNE_VAL, finetunePlugin, TEACHER, type FinetunePluginOptions } from '@shears/finetune';
+import { onnxWrite } from '@shears/onnx';
+import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
+import { pct } from '../format.js';
+import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
+import { loadModel } from '../load.js';
+import { datasetFor } from './shared.js';
+import type { Command } from './types.js';
+
+export const finetuneCommand: Command = {
+  name: 'finetune',
+  summary: 'Fine-tune a pruned model in tfjs (pruned weights stay zero), optionally distilling from the dense model',
+  usage:
+    'shears finetune <pruned.onnx> -o <tuned.onnx> --data <train> [--val <data>] [--teacher dense.onnx --alpha 0.7 --temperature 4] [--epochs N] [--lr x] [--json]',
+  help: [
+    ['-o, --output <file>', 'fine-tuned model (never the input; written atomically)'],
+    ['--data <spec>', 'training data: file.npz (x, y), MNIST-style IDX (dir:train), an image folder; without labels, --teacher is needed'],
+    ['--val <spec>', 'evaluated after every epoch (accuracy, early stopping, best checkpoint)'],
+    ['--teacher <dense.onnx>', 'distill from this model (KL on temperature-softened logits)'],
+    ['--alpha <a>', 'weight of the distillation term: a·KD + (1-a)·CE (default 0.7)'],
+    ['--temperature <T>', 'distillation temperature (default 4)'],
+    ['--features <a,b>', 'also match these intermediate tensors of student and teacher (MSE)'],
+    ['--epochs <n>', 'passes over the training data (default 1)'],
+    ['--batch-size <n>', 'samples per step (default 32)'],
+    ['--lr <x>', 'learning rate (default 0.01 for sgd, 0.001 for adam/adamw)'],
+    ['--optimizer <sgd|adam|adamw>', 'default sgd (momentum 0.9)'],
+    ['--momentum <m>', 'SGD momentum'],
+    ['--weight-decay <w>', 'L2 (sgd, adam) or decoupled (adamw) weight decay'],
+    ['--schedule <constant|cosine|step>', 'learning-rate schedule (default constant)'],
+    ['--warmup <steps>', 'linear learning-rate warm-up'],
+    ['--augment <flip,crop=N>', 'random horizontal flips and/or random crops after padding N pixels'],
+    ['--bn <train|freeze>', 'BatchNormalization: batch statistics with running-stat updates, or frozen'],
+    ['--masks <auto|mask|zeros|none>', 'which weights stay zero (default auto: pruned weights of prunable layers)'],
+    ['--patience <n>', 'early stopping after n epochs without validation improvement'],
+    ['--checkpoint-dir <dir>', 'last.onnx/best.onnx after each epoch and on Ctrl-C (default <output>.ckpt)'],
+    ['--resume', 'continue from <checkpoint-dir>/last.onnx'],
+    ['--log <file>', 'append one JSON line per epoch'],
+    ['--backend <auto|node|wasm|cpu>', 'tfjs backend (auto: tfjs-node when installed, else wasm)'],
+    ['--limit <n>', 'use at most n training samples per epoch'],
+    ['--seed <n>', 'shuffling and augmentation seed'],
+    ['--input-shape <name:AxBxC>', 'static size for a dynamic input'],
+  ],
+  examples: [
+    'shears finetune pruned.onnx -o tuned.onnx --data train.npz --val val.npz --teacher dense.onnx --epochs 3',
+    'shears finetune pruned.onnx -o tuned.onnx --data /usr/share/datasets/fashion-mnist:train --teacher dense.onnx --optimizer adam --lr 0.003 --batch-size 128 --json',
+  ],
+  options: {
+    output: { type: 'string', short: 'o' },
+    data: { type: 'string' },
+    val: { type: 'string' },
+    teacher: { type: 'string' },
+    alpha: { type: 'string' },
+    temperature: { type: 'string' },
+    features: { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    lr: { type: 'string' },
+    optimizer: { type: 'string' },
+    momentum: { type: 'string' },
+    'weight-decay': { type: 'string' },
+    schedule: { type: 'string' },
+    warmup: { type: 'string' },
+    augment: { type: 'string' },
+    bn: { type: 'string' },
+    masks: { type: 'string' },
+    patience: { type: 'string' },
+    'checkpoint-dir': { type: 'string' },
+    resume: { type: 'boolean' },
+    log: { type: 'string' },
+    backend: { type: 'string' },
+    limit: { type: 'string' },
+    seed: { type: 'string' },
+    'input-shape': { type: 'string', multiple: true },
+  },
+  async run(argv: string[], io: CliIO) {
+    const { values, positionals } = parse('finetune', argv, this.options);
+    const file = needOne('finetune', positionals, 'model file');
+    const output = values.output as string | undefined;
+    if (!output) throw new ShearsError('E_OPTION', 'finetune: option -o/--output is required', { option: 'output' });
+    if (!values.data) throw new ShearsError('E_OPTION', 'finetune: option --data is required (training samples)', { option: 'data' });
+    const num = (name: string, check?: (n: number) => string | undefined) => numberOption('finetune', name, values[name], check);
+    const positive = (n: number) => (n > 0 ? undefined : 'must be positive');
+    const int = (n: number) => (Number.isInteger(n) && n >= 0 ? undefined : 'must be a non-negative integer');
+    const inputShapes = parseInputShapes(values['input-shape'] as string[] | undefined);
+    const model = await loadModel(file, { inputShapes });
+    const state = new StateBag();
+    state.set(FINETUNE_DATA, await datasetFor(model, values.data as string));
+    if (values.val) state.set(FINETUNE_VAL, await datasetFor(model, values.val as string));
+    if (values.teacher) state.set(TEACHER, await loadModel(values.teacher as string, { inputShapes }));
+    const opts: FinetunePluginOptions = {
+      alpha: num('alpha'),
+      temperature: num('temperature', positive),
+      features: values.features ? String(values.features).split(',').filter(Boolean) : undefined,
+      epochs: num('epochs', int),
+      batchSize: num('batch-size', positive),
+      lr: num('lr', positive),
+      optimizer: values.optimizer as FinetunePluginOptions['optimizer'],
+      momentum: num('momentum'),
+      weightDecay: num('weight-decay'),
+      lrSchedule: values.schedule as FinetunePluginOptions['lrSchedule'],
+      warmupSteps: num('warmup', int),
+      augment: values.augment ? parseAugment(String(values.augment)) : undefined,
+      bn: values.bn as FinetunePluginOptions['bn'],
+      masks: values.masks as FinetunePluginOptions['masks'],
+      earlyStopping: values.patience !== undefined ? { patience: num('patience', positive)! } : undefined,
+      checkpointDir: (values['checkpoint-dir'] as string | undefined) ?? join(dirname(output), `${output.split(/[\\/]/).pop()}.ckpt`),
+      resume: Boolean(values.resume),
+      log: values.log as string | undefined,
+      backend: values.backend as FinetunePluginOptions['backend'],
+      limit: num('limit', positive),
+      seed: num('seed'),
+    };
+    for (const k of Object.keys(opts) as (keyof typeof opts)[]) if (opts[k] === undefined) delete opts[k];
+    const plugin = finetunePlugin(opts);
+    const t0 = performance.now();
+    const r = await pipeline(plugin, onnxWrite({ out: output })).run(model, {
+      logger: createLogger(io),
+      progress: createProgress(io),
+      protect: [file],
+      state,
+      signal: io.signal,
+    });
+    const d = (r.steps[0]!.details ?? {}) as Record<string, any>;
+    const epochs = (d.epochs ?? []) as { epoch: number; trainLoss: number; valAccuracy?: number; stepsPerSecond: number }[];
+    const report = { input: file, output, seconds: (performance.now() - t0) / 1000, ...d };
+    if (io.json) return printJson(io, report);
+    const last = epochs.at(-1);
+    out(
+      io,
+      `fine-tuned ${epochs.length} epoch(s) on ${d.backend}${d.teacher ? ` with a teacher (${d.teacher === 'ort' ? 'onnxruntime' : 'tfjs'})` : ''}: ${d.steps} steps` +
+        `${last ? `, ${last.stepsPerSecond.toFixed(1)} steps/s, loss ${last.trainLoss.toFixed(4)}` : ''}` +
+        `${last?.valAccuracy !== undefined ? `, val accuracy ${pct(last.valAccuracy, 2)}` : ''}`,
+    );
+    out(io, `wrote ${output} in ${report.seconds.toFixed(1)}s`);
+  },
+};
+
+function parseAugment(spec: string): { flip?: boolean; crop?: number } {
+  const o: { flip?: boolean; crop?: number } = {};
+  for (const part of spec.split(',').filter(Boolean)) {
+    const [k, v] = part.split('=');
+    if (k === 'flip') o.flip = true;
+    else if (k === 'crop' && v !== undefined && /^\d+$/.test(v)) o.crop = Number(v);
+    else throw new ShearsError('E_OPTION', `finetune: option --augment: '${part}' is not flip or crop=N`, { option: 'augment' });
+  }
+  return o;
+}

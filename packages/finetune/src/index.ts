@@ -1,0 +1,13 @@
+export { initBackend, loadTf, type BackendInfo, type BackendChoice, type BackendName, type TF } from './backend.js';
+export { TfGraph, type BuildOptions, type ForwardOptions, type ForwardResult, type MaskPolicy } from './graph/graph.js';
+export { TRANSLATIONS } from './graph/ops.js';
+export type { Param } from './graph/types.js';
+export { finetune, evaluateGraph, type FinetuneOptions, type FinetuneResult, type EpochRecord, type GraphEvalResult } from './train.js';
+export { createOptimizer, learningRate, type Optimizer, type OptimizerName, type OptimizerOptions, type LrScheduleName, type LrScheduleOptions } from './optim.js';
+export { crossEntropy, distillation, featureLoss } from './losses.js';
+export { augmentBatch, type AugmentOptions } from './augment.js';
+export { magnitudeReprune, type PruneSchedule, type PruneScheduleOptions, type Repruner, type RepruneTarget } from './schedule.js';
+export { ortTeacher, tfjsTeacher, type Teacher, type TeacherOutputs } from './teacher.js';
+export { saveCheckpoint, loadCheckpoint, CHECKPOINT_KEY, type CheckpointState } from './checkpoint.js';
+export { finetunePlugin, teacherSnapshot, FINETUNE_DATA, FINETUNE_VAL, TEACHER, type FinetunePluginOptions } from './plugin.js';
+export { finetunePlugin as default } from './plugin.js';

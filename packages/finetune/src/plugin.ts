@@ -1,0 +1,156 @@
+import {
+  cloneModel,
+  definePlugin,
+  definePluginFactory,
+  parseOptions,
+  ShearsError,
+  stateKey,
+  type Dataset,
+  type FinetunerPlugin,
+  type Model,
+  type PassPlugin,
+  type PluginContext,
+} from '@shears/core';
+import { openDataset } from '@shears/data';
+import { readModel } from '@shears/onnx';
+import { z } from 'zod';
+import { finetune, type FinetuneOptions } from './train.js';
+
+/** Training data for a `finetune` step when its options name none (the CLI sets it from --data). */
+export const FINETUNE_DATA = stateKey<Dataset>('shears.finetune.data');
+/** Validation data for a `finetune` step (the CLI sets it from --val). */
+export const FINETUNE_VAL = stateKey<Dataset>('shears.finetune.val');
+/** The dense teacher: set by `teacher-snapshot` earlier in the pipeline, or by the CLI from --teacher. */
+export const TEACHER = stateKey<Model>('shears.finetune.teacher');
+
+const NAME = 'finetune';
+
+const optionsSchema = z
+  .object({
+    /** Training data spec (npz, IDX, image folder); default: the pipeline's FINETUNE_DATA. */
+    data: z.string().min(1).optional(),
+    val: z.string().min(1).optional(),
+    /** Path of the dense teacher ONNX; default: the model `teacher-snapshot` kept, if any. */
+    teacher: z.string().min(1).optional(),
+    /** Distill from the snapshot/--teacher when there is one (default true). */
+    distill: z.boolean().optional(),
+    teacherBackend: z.enum(['ort', 'tfjs']).optional(),
+    alpha: z.number().min(0).max(1).optional(),
+    temperature: z.number().positive().optional(),
+    features: z.array(z.string().min(1)).optional(),
+    featureWeight: z.number().nonnegative().optional(),
+    epochs: z.number().int().nonnegative().optional(),
+    batchSize: z.number().int().positive().optional(),
+    limit: z.number().int().positive().optional(),
+    valLimit: z.number().int().positive().optional(),
+    lr: z.number().positive().optional(),
+    optimizer: z.enum(['sgd', 'adam', 'adamw']).optional(),
+    momentum: z.number().min(0).max(1).optional(),
+    nesterov: z.boolean().optional(),
+    weightDecay: z.number().nonnegative().optional(),
+    lrSchedule: z.enum(['constant', 'cosine', 'step']).optional(),
+    warmupSteps: z.number().int().nonnegative().optional(),
+    stepEpochs: z.number().int().positive().optional(),
+    gamma: z.number().positive().optional(),
+    minLr: z.number().nonnegative().optional(),
+    labelSmoothing: z.number().min(0).max(1).optional(),
+    augment: z.object({ flip: z.boolean().optional(), crop: z.number().int().nonnegative().optional() }).strict().optional(),
+    bn: z.enum(['train', 'freeze']).optional(),
+    masks: z.enum(['auto', 'mask', 'zeros', 'none']).optional(),
+    freeze: z.string().optional(),
+    earlyStopping: z.object({ patience: z.number().int().positive(), minDelta: z.number().nonnegative().optional() }).strict().optional(),
+    restoreBest: z.boolean().optional(),
+    checkpointDir: z.string().min(1).optional(),
+    resume: z.boolean().optional(),
+    log: z.string().min(1).optional(),
+    backend: z.enum(['auto', 'node', 'tensorflow', 'wasm', 'cpu']).optional(),
+    seed: z.number().int().optional(),
+    teacherThreads: z.number().int().positive().optional(),
+    /** Gradual re-pruning (API only: any object with sparsityAt(step)). */
+    prune: z
+      .object({
+        schedule: z.custom<{ sparsityAt(step: number): number }>((s) => !!s && typeof (s as { sparsityAt?: unknown }).sparsityAt === 'function', 'needs sparsityAt(step)'),
+        every: z.number().int().positive().optional(),
+        reprune: z.custom<NonNullable<FinetuneOptions['prune']>['reprune']>((f) => f === undefined || typeof f === 'function').optional(),
+        scope: z.enum(['layer', 'global']).optional(),
+      })
+      .optional(),
+  })
+  .strict();
+
+export type FinetunePluginOptions = z.input<typeof optionsSchema>;
+
+function inputShapeOf(model: Model) {
+  const g = model.graph;
+  return g.inputs.find((v) => !g.initializers.has(v.name))?.shape;
+}
+
+/**
+ * The `finetune` plugin (kind 'finetuner'): fine-tune the pruned model in
+ * tfjs, masks held at zero, optionally distilling from the dense model, and
+ * write the weights back (in place). Recipes chain it after a strategy:
+ * `teacher-snapshot → filter → finetune → onnx-write`.
+ */
+export const finetunePlugin = definePluginFactory(
+  { name: NAME, kind: 'finetuner', description: 'fine-tune in tfjs (masks kept at zero, optional distillation from the dense model)' },
+  (options?: FinetunePluginOptions): FinetunerPlugin => {
+    const opts = parseOptions(NAME, optionsSchema, options);
+    return definePlugin({
+      name: NAME,
+      kind: 'finetuner',
+      version: '0.1.0',
+      mutates: true,
+      options: { ...opts },
+      async finetune(model: Model, ctx: PluginContext) {
+        if (opts.epochs === 0) return { model, modified: false, details: { epochs: 0 } };
+        const shape = inputShapeOf(model);
+        const data = opts.data ? await openDataset(opts.data, { inputShape: shape }) : ctx.state.get(FINETUNE_DATA);
+        if (!data) throw new ShearsError('E_OPTION', `${NAME}: option data: no training data (give data, or --data on the command line)`, { option: 'data', plugin: NAME });
+        const val = opts.val ? await openDataset(opts.val, { inputShape: shape }) : ctx.state.get(FINETUNE_VAL);
+        let teacher: Model | undefined;
+        if (opts.distill !== false) teacher = opts.teacher ? await readModel(opts.teacher) : ctx.state.get(TEACHER);
+        const { data: _d, val: _v, teacher: _t, distill: _x, ...rest } = opts;
+        const r = await finetune(model, { ...rest, data, val, teacher, logger: ctx.logger, progress: ctx.progress, signal: ctx.signal });
+        return {
+          model: r.model,
+          modified: r.steps > 0,
+          details: {
+            backend: r.backend,
+            backendNotes: r.backendNotes,
+            teacher: r.teacher ?? null,
+            steps: r.steps,
+            stopped: r.stopped,
+            best: r.best ?? null,
+            epochs: r.epochs,
+            trainable: r.trainable,
+            checkpoint: r.checkpoint ?? null,
+            resumedFrom: r.resumedFrom ?? null,
+            seconds: r.seconds,
+          },
+        };
+      },
+    });
+  },
+);
+
+/**
+ * `teacher-snapshot` (a pass): keep a copy of the model as it is now (dense)
+ * as the teacher of a later `finetune` step in the same pipeline.
+ */
+export const teacherSnapshot = definePluginFactory(
+  { name: 'teacher-snapshot', kind: 'pass', description: 'keep a copy of the current (dense) model as the teacher for a later finetune step' },
+  (options?: Record<string, never>): PassPlugin => {
+    parseOptions('teacher-snapshot', z.object({}).strict(), options);
+    return definePlugin({
+      name: 'teacher-snapshot',
+      kind: 'pass',
+      version: '0.1.0',
+      mutates: false,
+      options: {},
+      async run(model, ctx) {
+        ctx.state.set(TEACHER, cloneModel(model));
+        return { model, modified: false };
+      },
+    });
+  },
+);

@@ -1,0 +1,103 @@
+import { ShearsError, type Model, type NamedTensor } from '@shears/core';
+import type { BackendInfo, Tensor } from './backend.js';
+import { TfGraph } from './graph/graph.js';
+
+/** Teacher outputs for one batch: logits (and named features), as float arrays. */
+export interface TeacherOutputs {
+  logits: { dims: number[]; data: Float32Array };
+  features: Record<string, { dims: number[]; data: Float32Array }>;
+}
+
+export interface Teacher {
+  readonly kind: 'ort' | 'tfjs';
+  run(x: Float32Array, dims: number[]): Promise<TeacherOutputs>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The dense model in onnxruntime-node (through @shears/runtime). It runs on
+ * onnxruntime's own threads, so the trainer starts it for the next batch
+ * while tfjs trains on this one. A teacher with a fixed batch size runs in chunks.
+ */
+export async function ortTeacher(model: Model, features: readonly string[], threads?: number): Promise<Teacher> {
+  // onnxruntime loads only when a teacher runs (importing this package stays light).
+  const { Session, withOutputs } = await import('@shears/runtime');
+  const m = features.length ? withOutputs(model, features) : model;
+  const session = await Session.create(m, threads ? { threads } : {});
+  const input = session.inputNames[0]!;
+  const logitsName = model.graph.outputs[0]!.name;
+  const inValue = model.graph.inputs.find((v) => v.name === input);
+  const b0 = inValue?.shape?.[0];
+  const fixed = typeof b0 === 'number' ? b0 : null;
+  const names = [logitsName, ...features];
+  return {
+    kind: 'ort',
+    async run(x, dims) {
+      const n = dims[0]!;
+      const per = x.length / n;
+      const step = fixed ?? n;
+      const parts: Record<string, NamedTensor>[] = [];
+      const rows: number[] = [];
+      for (let off = 0; off < n; off += step) {
+        const r = Math.min(step, n - off);
+        let data = x.subarray(off * per, (off + r) * per);
+        if (r < step) {
+          const p = new Float32Array(step * per);
+          p.set(data);
+          data = p;
+        }
+        parts.push(await session.run({ [input]: { dims: [step, ...dims.slice(1)], data } }, names));
+        rows.push(r);
+      }
+      const join = (name: string) => {
+        const first = parts[0]![name]!;
+        const perRow = first.data.length / first.dims[0]!;
+        const out = new Float32Array(n * perRow);
+        let o = 0;
+        parts.forEach((p, k) => {
+          const d = p[name]!.data as Float32Array;
+          out.set(d.subarray(0, rows[k]! * perRow), o);
+          o += rows[k]! * perRow;
+        });
+        return { dims: [n, ...first.dims.slice(1)], data: out };
+      };
+      const features: TeacherOutputs['features'] = {};
+      for (const f of names.slice(1)) features[f] = join(f);
+      return { logits: join(logitsName), features };
+    },
+    dispose: () => session.release(),
+  };
+}
+
+/** The teacher translated to tfjs too (frozen weights, inference mode). */
+export function tfjsTeacher(model: Model, backend: BackendInfo, features: readonly string[]): Teacher {
+  const graph = TfGraph.build(model, { backend, masks: 'none', freeze: () => true });
+  const tf = backend.tf;
+  const logitsName = graph.outputNames[0]!;
+  return {
+    kind: 'tfjs',
+    async run(x, dims) {
+      const outs = tf.tidy(() => {
+        const r = graph.forward(tf.tensor(x, dims, 'float32'), { training: false, outputs: [logitsName, ...features] });
+        return Object.fromEntries(Object.entries(r.outputs).map(([k, t]) => [k, tf.keep(t.clone())])) as Record<string, Tensor>;
+      });
+      const read = async (t: Tensor) => ({ dims: [...t.shape], data: Float32Array.from((await t.data()) as Float32Array) });
+      const res: TeacherOutputs = { logits: await read(outs[logitsName]!), features: {} };
+      for (const f of features) res.features[f] = await read(outs[f]!);
+      for (const t of Object.values(outs)) t.dispose();
+      return res;
+    },
+    async dispose() {
+      graph.dispose();
+    },
+  };
+}
+
+export function checkTeacher(student: Model, teacher: Model): void {
+  const s = student.graph.outputs[0]?.shape;
+  const t = teacher.graph.outputs[0]?.shape;
+  const ks = s?.at(-1);
+  const kt = t?.at(-1);
+  if (typeof ks === 'number' && typeof kt === 'number' && ks !== kt)
+    throw new ShearsError('E_DATA', `finetune: the teacher has ${kt} outputs per sample but the student has ${ks}`, { option: 'teacher' });
+}
