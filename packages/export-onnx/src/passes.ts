@@ -7,6 +7,7 @@ import {
   paramSlotsOf,
   ShearsError,
   Tensor,
+  toHalfArray,
   type Graph,
   type Model,
   type OpSpec,
@@ -302,41 +303,11 @@ const fp16Schema = z
   })
   .strict();
 
-/** float32 -> IEEE half bits (round to nearest even). */
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
-
-export function toHalf(f: number): number {
-  F32[0] = f;
-  const x = U32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  e = h >>> 10;
-  return sign | h;
-}
+export { toHalf } from '@shears/core';
 
 function halfTensor(t: Tensor, name = t.name): Tensor {
   const src = t.floats();
-  const dst = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) dst[i] = toHalf(src[i]!);
-  return new Tensor({ name, dtype: 'float16', dims: t.dims, data: dst });
+  return new Tensor({ name, dtype: 'float16', dims: t.dims, data: toHalfArray(src) });
 }
 
 const FLOAT = 1;

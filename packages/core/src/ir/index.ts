@@ -7,3 +7,4 @@ export * from './node.js';
 export * from './graph.js';
 export * from './model.js';
 export * from './clone.js';
+export * from './float16.js';
