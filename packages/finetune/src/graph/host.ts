@@ -3,6 +3,7 @@
 // real batch size, so a model exported for batch 1 trains with batch 32.
 import type { Node } from '@shears/core';
 import { hval, sizeOf, type HVal } from './values.js';
+import { clampSliceBounds } from './slice-bounds.js';
 
 export type HostOp = (node: Node, ins: (HVal | undefined)[], opset: number) => HVal[] | undefined;
 
@@ -69,17 +70,7 @@ export function sliceHost(v: HVal, starts: number[], ends: number[], axes: numbe
     const a = norm(a0, rank);
     const d = v.dims[a]!;
     const step = steps[k] ?? 1;
-    let s = starts[k]!;
-    let e = ends[k]!;
-    if (s < 0) s += d;
-    if (e < 0) e += d;
-    if (step > 0) {
-      s = Math.min(Math.max(s, 0), d);
-      e = Math.min(Math.max(e, 0), d);
-    } else {
-      s = Math.min(Math.max(s, -1), d - 1);
-      e = Math.min(Math.max(e, -1), d - 1);
-    }
+    const [s, e] = clampSliceBounds(d, starts[k]!, ends[k]!, step);
     st[a] = s;
     en[a] = e;
     sp[a] = step;

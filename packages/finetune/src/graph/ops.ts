@@ -3,6 +3,7 @@
 import type { Node } from '@shears/core';
 import type { Tensor, TF } from '../backend.js';
 import { conv2d, convTranspose2d, type Conv2dSpec } from './conv.js';
+import { clampSliceBounds } from './slice-bounds.js';
 import type { OpCtx, OpImpl, OpTranslation } from './types.js';
 import { composePerm, hostTensor, logical, logicalShape, NHWC_AXIS, permute, sizeOf, TO_NCHW, TO_NHWC, tval, type TVal, type Val } from './values.js';
 
@@ -419,17 +420,7 @@ const Slice: OpImpl = (c) => {
     const a = norm(a0, ls.length);
     const d = ls[a]!;
     const step = steps[k]!;
-    let s = starts[k]!;
-    let e = ends[k]!;
-    if (s < 0) s += d;
-    if (e < 0) e += d;
-    if (step > 0) {
-      s = Math.min(Math.max(s, 0), d);
-      e = Math.min(Math.max(e, 0), d);
-    } else {
-      s = Math.min(Math.max(s, -1), d - 1);
-      e = Math.min(Math.max(e, -1), d - 1);
-    }
+    const [s, e] = clampSliceBounds(d, starts[k]!, ends[k]!, step);
     begin[a] = s;
     end[a] = e;
     stride[a] = step;
