@@ -17,7 +17,7 @@ import {
 import { l1 } from '@shears/criteria';
 import { filterSchema, type FilterOptions } from './options.js';
 import { scoreGroups } from './scores.js';
-import { byAmount, globalAmount, keepNonEmpty, scored, targetMacs, type Notes, type Selection } from './select.js';
+import { byAmount, byTable, globalAmount, keepNonEmpty, scored, targetMacs, type Notes, type Selection } from './select.js';
 
 const NAME = 'filter';
 
@@ -74,7 +74,8 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
     goal = r;
     if (!r.reached)
       skipped.push({ target: 'model', reason: `target MACs ${opts.targetMacs} not reachable: best is ${(r.macs / Math.max(1, graph.macs)).toFixed(3)} of the original (channels that must stay hold the rest)` });
-  } else if ((opts.scope ?? 'layer') === 'global') selection = globalAmount(list, opts.amount!, lim, skipped);
+  } else if (opts.amountTable !== undefined) selection = byTable(list, opts.amountTable, opts.amount, lim, skipped);
+  else if ((opts.scope ?? 'layer') === 'global') selection = globalAmount(list, opts.amount!, lim, skipped);
   else selection = byAmount(list, opts.amount!, lim, skipped);
   keepNonEmpty(graph, selection, skipped);
   const actions = list.filter((s) => selection.get(s.group.id)?.length).map((s) => removeAction(graph, s.group, selection.get(s.group.id)!, s.scores));

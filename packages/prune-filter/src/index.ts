@@ -4,6 +4,6 @@
 export { filterPruning, blockedReason, candidates, removeAction } from './filter.js';
 export { compactPruning } from './compact.js';
 export { filterSchema, compactSchema, structureSchema, type FilterOptions, type CompactOptions } from './options.js';
-export { constrain, byAmount, globalAmount, targetMacs, keepNonEmpty, scored, type Limits, type Notes, type Scored, type Selection } from './select.js';
+export { constrain, byAmount, byTable, tableAmount, globalAmount, targetMacs, keepNonEmpty, scored, type Limits, type Notes, type Scored, type Selection } from './select.js';
 export { scoreGroups } from './scores.js';
 export { listGroups, type GroupSummary } from './list.js';

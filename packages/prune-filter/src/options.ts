@@ -24,6 +24,12 @@ export const filterSchema = z
   .object({
     /** Fraction of each group's channels (scope layer) or of all channels (scope global) to prune, in [0, 1). */
     amount: z.number().min(0).lt(1).optional(),
+    /**
+     * Per-group amounts {layerNameOrRegex: amount}: a group takes the first key
+     * equal to its id or one of its layer names, else the first regex key
+     * matching one of them; groups not in the table get `amount`, or stay whole.
+     */
+    amountTable: z.record(z.string(), z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)')).optional(),
     /** Prune until MACs are at most this fraction of the original, in (0, 1]. */
     targetMacs: z.number().gt(0).max(1).optional(),
     /** layer: the same amount in every group; global: one ranking across groups (default: layer for amount, global for targetMacs). */
@@ -38,7 +44,16 @@ export const filterSchema = z
   })
   .strict()
   .superRefine((o, ctx) => {
-    if ((o.amount === undefined) === (o.targetMacs === undefined))
+    if (o.amountTable !== undefined) {
+      for (const k of Object.keys(o.amountTable))
+        try {
+          new RegExp(k);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', path: ['amountTable'], message: `key ${JSON.stringify(k)} is neither a layer name nor a regular expression (${(e as Error).message})` });
+        }
+      if (o.targetMacs !== undefined) ctx.addIssue({ code: 'custom', path: ['amountTable'], message: 'give either amountTable (with amount as the default) or targetMacs' });
+      else if (o.scope === 'global') ctx.addIssue({ code: 'custom', path: ['scope'], message: 'amountTable sets amounts per group; use scope layer' });
+    } else if ((o.amount === undefined) === (o.targetMacs === undefined))
       ctx.addIssue({ code: 'custom', path: [o.amount === undefined ? 'amount' : 'targetMacs'], message: 'give exactly one of amount and targetMacs' });
   });
 

@@ -75,6 +75,32 @@ export function byAmount(groups: Scored[], amount: number, lim: Limits, notes?: 
   return sel;
 }
 
+/**
+ * The amount a group takes from a table {nameOrRegex: amount}: the first key
+ * equal to its id or one of its layer names, else the first regex key that
+ * matches one of them; `fallback` when none (undefined: left whole).
+ */
+export function tableAmount(group: ChannelGroup, table: Record<string, number>, regexes?: readonly (readonly [RegExp, number])[]): number | undefined {
+  const names = [group.id, ...group.layers];
+  for (const n of names) if (Object.hasOwn(table, n)) return table[n]!;
+  for (const [re, v] of regexes ?? Object.entries(table).map(([k, v]) => [new RegExp(k), v] as const)) if (names.some((n) => re.test(n))) return v;
+  return undefined;
+}
+
+/** Per-group amounts from a table; groups not in it get `fallback`, or stay whole. */
+export function byTable(groups: Scored[], table: Record<string, number>, fallback: number | undefined, lim: Limits, notes?: Notes): Selection {
+  const regexes = Object.entries(table).map(([k, v]) => [new RegExp(k), v] as const);
+  const sel: Selection = new Map();
+  for (const s of groups) {
+    const amount = tableAmount(s.group, table, regexes) ?? fallback;
+    if (!amount) continue;
+    const r = constrain(s, Math.round(amount * s.group.size), lim);
+    if (r.note && notes) notes.push({ target: s.group.id, reason: r.note });
+    if (r.n > 0) sel.set(s.group.id, lowest(s, r.n));
+  }
+  return sel;
+}
+
 /** Prune every free channel scoring below the k-th lowest score of all groups. */
 function byRank(groups: Scored[], sorted: Float64Array, k: number, lim: Limits, notes?: Notes): Selection {
   const t = k < sorted.length ? sorted[k]! : Infinity;

@@ -33,7 +33,7 @@ export const prune: Command = {
     ['--round-to <n>', 'structured: keep channel counts multiples of n'],
     ['--exclude <regex>', 'leave matching layers dense'],
     ['--max-layer-amount <x>', 'cap any one layer at this fraction'],
-    ['--amount-table <file|json>', 'per-layer amounts {"layerNameOrRegex": amount}'],
+    ['--amount-table <file|json>', 'unstructured and filter: per-layer amounts {"layerNameOrRegex": amount}, e.g. from shears sensitivity -o; others get --amount, or stay whole'],
     ['--set <key=value>', 'any other strategy option (value parsed as JSON when it can be); repeatable'],
     ['--calib <data>', 'calibration data for data-aware criteria and the channel strategy (npz, IDX, image folder, random:N)'],
     ['--selection <greedy|lasso|l1>', 'channel strategy: how input channels are chosen'],
@@ -48,6 +48,7 @@ export const prune: Command = {
     'shears prune resnet50.onnx -o sparse.onnx --strategy unstructured --amount 0.5 --scope global',
     'shears prune model.onnx -o out.onnx --strategy ./my-strategy.mjs --set threshold=0.01',
     'shears prune model.onnx -o out.onnx --strategy filter --target-macs 0.5 --json',
+    'shears prune model.onnx -o out.onnx --strategy filter --amount-table table.json --round-to 1',
     'shears prune model.onnx -o out.onnx --strategy channel --calib data.npz --amount 0.5 --selection greedy',
   ],
   options: {
