@@ -28,14 +28,19 @@ describe('shears inspect', () => {
     expect(r.stdout).toMatch(/^total {2}params .* MACs .*$/m);
   });
 
-  it('needs --input-shape for a dynamic input, and takes it', () => {
+  it('counts a dynamic batch as 1 sample, and takes --input-shape', () => {
     const f = smallFixture('shape-subgraph.onnx');
-    const bad = shears(['inspect', f]);
-    expect(bad.status).toBe(3);
-    expect(bad.stderr.trim()).toBe(`shears: error: ${f}: input input has dynamic shape [batch,3,8,8]; pass --input-shape input:1x3x8x8`);
-    const good = shears(['inspect', f, '--input-shape', 'input:4x3x8x8', '--json']);
-    expect(good.status).toBe(0);
-    expect(good.json().inputs[0].shape).toEqual([4, 3, 8, 8]);
+    const one = shears(['inspect', f, '--json']);
+    expect(one.status).toBe(0);
+    expect(one.json().inputs[0].shape).toEqual(['batch', 3, 8, 8]);
+    expect(one.json().assumedBatch).toEqual({ batch: 1, inputs: ['input'] });
+    expect(one.json().macs).toBeGreaterThan(0);
+    expect(shears(['inspect', f]).stdout).toContain('(MACs per sample: the dynamic batch dim of input counted as 1');
+    const four = shears(['inspect', f, '--input-shape', 'input:4x3x8x8', '--json']);
+    expect(four.status).toBe(0);
+    expect(four.json().inputs[0].shape).toEqual([4, 3, 8, 8]);
+    expect(four.json().macs).toBe(4 * one.json().macs);
+    expect(four.json().assumedBatch).toBeNull();
   });
 
   it.each([

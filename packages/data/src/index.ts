@@ -7,6 +7,6 @@ export { openIdx, readIdxInfo, findIdxSplit, type IdxInfo, type IdxSplit } from 
 export { openImageFolder, IMAGENET_MEAN, IMAGENET_STD, type ImageOptions } from './folder.js';
 export { decodeImage, writePixels, bilinearTaps, type RgbaImage, type PixelOptions } from './image.js';
 export { parseNpy, readNpy, writeNpy, encodeNpy, type NpyArray, type NpyData, type NpyDType, type NpyInput } from './npy.js';
-export { parseNpzArchive, openNpz, readNpz, toNpz, writeNpz, type NpzArchive } from './npz.js';
+export { parseNpzArchive, openNpz, readNpz, toNpz, writeNpz, type NpzArchive, type NpzWriteOptions } from './npz.js';
 export { readZipDirectory, zipEntryData, crc32, type ZipEntry } from './zip.js';
 export { sampleOrder } from './rng.js';

@@ -94,6 +94,20 @@ describe('npz', () => {
     expect(z.get('extra').dtype).toBe('int64');
   });
 
+  test('compress: deflated entries, smaller for redundant data, same arrays back; numpy reads them', () => {
+    const big = { data: new Uint8Array(4096).map((_, i) => i % 7), shape: [64, 64] };
+    const stored = toNpz({ x: big, y: Y });
+    const packed = toNpz({ x: big, y: Y }, { compress: true });
+    expect(packed.length).toBeLessThan(stored.length / 4);
+    const z = parseNpzArchive(packed, 'mem.npz');
+    expect([...z.get('x').data]).toEqual([...big.data]);
+    expect([...z.get('y').data]).toEqual([...Y]);
+    writeNpz(join(tmp.dir, 'c.npz'), { x: big }, { compress: true });
+    if (numpyMissing) return;
+    // numpy reads it back: the check raises (and python() throws) on a mismatch.
+    python(`import numpy; a = numpy.load('c.npz')['x']; assert a.shape == (64, 64) and int(a.sum()) == ${big.data.reduce((a, b) => a + b, 0)}`, tmp.dir);
+  });
+
   test('writeNpz → openDataset: x and labels, batches, shuffle determinism, limit', async () => {
     const f = join(tmp.dir, 'd.npz');
     writeNpz(f, { x: X, y: Y });

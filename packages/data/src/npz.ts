@@ -41,16 +41,24 @@ export function readNpz(file: string): Record<string, NpyArray> {
   return out;
 }
 
-function npzChunks(arrays: Record<string, NpyInput>): Uint8Array[] {
-  return zipStoredChunks(Object.entries(arrays).map(([name, a]) => ({ name: `${name}.npy`, parts: encodeNpyParts(a) })));
+function npzChunks(arrays: Record<string, NpyInput>, compress = false): Uint8Array[] {
+  return zipStoredChunks(
+    Object.entries(arrays).map(([name, a]) => ({ name: `${name}.npy`, parts: encodeNpyParts(a) })),
+    compress,
+  );
+}
+
+export interface NpzWriteOptions {
+  /** Deflate the arrays, as `np.savez_compressed` does (default false: stored, as `np.savez`). */
+  compress?: boolean;
 }
 
 /** The bytes of an .npz (stored zip entries, as `np.savez` writes) holding `arrays`. */
-export function toNpz(arrays: Record<string, NpyInput>): Uint8Array {
-  return concatChunks(npzChunks(arrays));
+export function toNpz(arrays: Record<string, NpyInput>, opts: NpzWriteOptions = {}): Uint8Array {
+  return concatChunks(npzChunks(arrays, opts.compress));
 }
 
-/** Write an .npz atomically (temp file + rename). Arrays are stored uncompressed. */
-export function writeNpz(file: string, arrays: Record<string, NpyInput>): void {
-  writeFileAtomic(file, npzChunks(arrays));
+/** Write an .npz atomically (temp file + rename); stored, or deflated with `compress`. */
+export function writeNpz(file: string, arrays: Record<string, NpyInput>, opts: NpzWriteOptions = {}): void {
+  writeFileAtomic(file, npzChunks(arrays, opts.compress));
 }

@@ -143,8 +143,11 @@ export interface ZipInput {
   parts: readonly Uint8Array[];
 }
 
-/** Build a zip of stored (uncompressed) entries. Returns chunks to write or concatenate. */
-export function zipStoredChunks(entries: readonly ZipInput[]): Uint8Array[] {
+/**
+ * Build a zip of stored entries, or deflated ones with `compress` (as
+ * `np.savez_compressed` writes). Returns chunks to write or concatenate.
+ */
+export function zipStoredChunks(entries: readonly ZipInput[], compress = false): Uint8Array[] {
   const chunks: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
@@ -156,17 +159,20 @@ export function zipStoredChunks(entries: readonly ZipInput[]): Uint8Array[] {
       size += part.length;
       crc = crc32(part, crc);
     }
-    if (offset + size + 30 + name.length > 0xfffffffe) throw new RangeError('zip: archives over 4 GiB are not supported by the writer');
+    const parts = compress ? [zlib.deflateRawSync(concatChunks(ent.parts), { level: 9 })] : ent.parts;
+    const stored = compress ? parts[0]!.length : size;
+    const method = compress ? 8 : 0;
+    if (offset + stored + 30 + name.length > 0xfffffffe) throw new RangeError('zip: archives over 4 GiB are not supported by the writer');
     const local = new Uint8Array(30 + name.length);
     const lv = new DataView(local.buffer);
     lv.setUint32(0, SIG_LOCAL, true);
     lv.setUint16(4, 20, true); // version needed
     lv.setUint16(6, 0x800, true); // utf-8 names
-    lv.setUint16(8, 0, true); // stored
+    lv.setUint16(8, method, true); // 0 stored, 8 deflated
     lv.setUint16(10, 0, true); // time 00:00
     lv.setUint16(12, 0x21, true); // date 1980-01-01
     lv.setUint32(14, crc, true);
-    lv.setUint32(18, size, true);
+    lv.setUint32(18, stored, true);
     lv.setUint32(22, size, true);
     lv.setUint16(26, name.length, true);
     lv.setUint16(28, 0, true);
@@ -177,19 +183,19 @@ export function zipStoredChunks(entries: readonly ZipInput[]): Uint8Array[] {
     cv.setUint16(4, 0x0314, true); // made by: unix, zip 2.0
     cv.setUint16(6, 20, true); // needed
     cv.setUint16(8, 0x800, true);
-    cv.setUint16(10, 0, true);
+    cv.setUint16(10, method, true);
     cv.setUint16(12, 0, true);
     cv.setUint16(14, 0x21, true);
     cv.setUint32(16, crc, true);
-    cv.setUint32(20, size, true);
+    cv.setUint32(20, stored, true);
     cv.setUint32(24, size, true);
     cv.setUint16(28, name.length, true);
     cv.setUint32(38, 0o100644 * 65536, true); // unix mode -rw-r--r--
     cv.setUint32(42, offset, true);
     cen.set(name, 46);
     central.push(cen);
-    chunks.push(local, ...ent.parts);
-    offset += local.length + size;
+    chunks.push(local, ...parts);
+    offset += local.length + stored;
   }
   let cdSize = 0;
   for (const c of central) cdSize += c.length;

@@ -6,3 +6,4 @@ export { runTflite, loadLiteRtNode, type TfliteTensorIn, type TfliteTensorOut } 
 export { TFLITE_OPS, type TfliteOpMapping } from './ops.js';
 export { BuiltinOperator, type OpName } from './schema.js';
 export { toHalf, fromHalf, encodeSparse } from './encode.js';
+export { evaluateTflite, type TfliteEvalOptions, type TfliteEvalResult } from './evaluate.js';

@@ -32,6 +32,8 @@ export const inspect: Command = {
       nonzeroParams: a.nonzeroParams,
       sparsity: a.params ? 1 - a.nonzeroParams / a.params : 0,
       macs: a.macs,
+      /** Set when a dynamic batch dim was counted as 1 sample (MACs per sample). */
+      assumedBatch: a.assumedBatch ?? null,
       bytes: a.bytes,
       fileBytes: statSync(file).size,
       layers: a.layers.map((l) => ({ name: l.name, op: l.op, params: l.params, nonzero: l.nonzero, macs: l.macs, outputShape: l.outputShape ?? null })),
@@ -50,5 +52,6 @@ export const inspect: Command = {
     );
     out(io, '');
     out(io, `total  params ${si(a.params)} (${a.params})  non-zero ${si(a.nonzeroParams)} (sparsity ${pct(summary.sparsity)})  MACs ${si(a.macs)}  weights ${bytes(a.bytes)}  file ${bytes(summary.fileBytes)}`);
+    if (a.assumedBatch) out(io, `(MACs per sample: the dynamic batch dim of ${a.assumedBatch.inputs.join(', ')} counted as 1; --input-shape sets it)`);
   },
 };

@@ -101,12 +101,23 @@ describe('params, non-zeros and bytes', () => {
 });
 
 describe('dynamic shapes', () => {
-  it('needs a shape for every dynamic input', () => {
+  it('needs a shape for every dynamic input beyond the batch dim', () => {
     const k = new Kit();
-    k.one('Relu', [k.input('x', ['batch', 3, 224, 224])]);
+    k.one('Relu', [k.input('x', ['batch', 3, 'h', 224])]);
     expect(() => analyzeModel(k.model)).toThrow(
-      expect.objectContaining({ code: 'E_DYNAMIC_SHAPE', message: 'input x has dynamic shape [batch,3,224,224]; pass --input-shape x:1x3x224x224' }),
+      expect.objectContaining({ code: 'E_DYNAMIC_SHAPE', message: 'input x has dynamic shape [batch,3,h,224]; pass --input-shape x:1x3x1x224' }),
     );
     expect(analyzeModel(k.model, { inputShapes: { x: [1, 3, 224, 224] } }).macs).toBe(0);
+  });
+
+  it('counts a dynamic batch dim as `batch` samples (default 1) and leaves the model dynamic', () => {
+    const k = new Kit();
+    k.one('Conv', [k.input('x', ['N', 3, 16, 16]), k.floats([8, 3, 3, 3])], { pads: [1, 1, 1, 1] });
+    const one = analyzeModel(k.model);
+    expect(one.macs).toBe(8 * 3 * 9 * 16 * 16);
+    expect(one.assumedBatch).toEqual({ batch: 1, inputs: ['x'] });
+    expect(analyzeModel(k.model, { batch: 4 }).macs).toBe(4 * one.macs);
+    expect(k.model.graph.inputs[0]!.shape).toEqual(['N', 3, 16, 16]);
+    expect(() => analyzeModel(k.model, { batch: 0 })).toThrow(expect.objectContaining({ code: 'E_DYNAMIC_SHAPE' }));
   });
 });

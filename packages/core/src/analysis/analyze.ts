@@ -2,13 +2,14 @@ import { ShearsError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
+import { cloneModel } from '../ir/clone.js';
 import { elementCount, type Tensor } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import type { Value } from '../ir/value.js';
 import { constTensorOf, dataInputsOf, weightRolesOf } from '../ops/helpers.js';
 import type { OpRegistry } from '../ops/registry.js';
 import { inferShapes } from '../shape/infer.js';
-import { dynamicInputs } from '../shape/inputs.js';
+import { batchOnlyShapes, dynamicInputs } from '../shape/inputs.js';
 import { countNonzero, isParamTensor } from './nonzero.js';
 
 export interface LayerStats {
@@ -34,11 +35,20 @@ export interface ModelStats {
   layers: LayerStats[];
   /** Nodes whose MACs could not be computed because a shape stayed unknown. */
   unresolved: string[];
+  /** Inputs whose dynamic batch dim was counted as `batch` samples (see AnalyzeOptions.batch). */
+  assumedBatch?: { batch: number; inputs: string[] };
 }
 
 export interface AnalyzeOptions {
   inputShapes?: Record<string, number[]>;
   registry?: OpRegistry;
+  /**
+   * An input whose only dynamic dim is the leading (batch) one is analyzed
+   * with this batch size (default 1: MACs per sample). The model keeps its
+   * dynamic batch; the analysis runs on a weight-sharing copy. 0 requires
+   * `inputShapes` for every dynamic input.
+   */
+  batch?: number;
 }
 
 /** A constant value of the graph: initializer or Constant-node output. */
@@ -100,6 +110,12 @@ function assertStaticInputs(model: Model, given: Record<string, number[]> | unde
  * dynamic input needs a shape in `inputShapes`.
  */
 export function analyzeModel(model: Model, opts: AnalyzeOptions = {}): ModelStats {
+  const assumed = batchOnlyShapes(model, opts.inputShapes, opts.batch ?? 1);
+  if (assumed) {
+    inferShapes(model, { registry: opts.registry }); // symbolic shapes on the model itself, as documented
+    const stats = analyzeModel(cloneModel(model, { shareWeights: true }), { ...opts, inputShapes: { ...opts.inputShapes, ...assumed }, batch: 0 });
+    return { ...stats, assumedBatch: { batch: opts.batch ?? 1, inputs: Object.keys(assumed) } };
+  }
   assertStaticInputs(model, opts.inputShapes);
   const inferred = inferShapes(model, { inputShapes: opts.inputShapes, registry: opts.registry });
 

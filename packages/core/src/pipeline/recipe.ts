@@ -21,6 +21,28 @@ async function makeSchema() {
       /** Static sizes for dynamic inputs, e.g. {input: [1, 3, 224, 224]}. */
       inputShape: z.record(z.string(), z.array(z.number().int().positive())).optional(),
       steps: z.array(step).min(1, 'needs at least one step'),
+      /** After the run, evaluate the input and every .onnx/.tflite output (`shears run`). */
+      evaluate: z
+        .object({
+          /** Labelled data (npz, IDX dir:split, image folder). */
+          data: z.string().min(1),
+          /** Evaluate at most this many samples. */
+          limit: z.number().int().positive().optional(),
+          /** Latency: onnxruntime runs of a batch of `batch` samples (default 1), median of `runs`. */
+          bench: z
+            .object({
+              runs: z.number().int().positive().optional(),
+              warmup: z.number().int().nonnegative().optional(),
+              batch: z.number().int().positive().optional(),
+              threads: z.number().int().positive().optional(),
+            })
+            .strict()
+            .optional(),
+        })
+        .strict()
+        .optional(),
+      /** Write the HTML report of the run here (`shears run`; --report overrides). */
+      report: z.string().min(1).optional(),
     })
     .strict();
 }
@@ -64,7 +86,10 @@ export async function parseRecipe(text: string, file = 'recipe'): Promise<Recipe
   return validateRecipe(data, file);
 }
 
-/** Read a recipe; its `input` is resolved against the recipe's folder. */
+/**
+ * Read a recipe; its `input` is resolved against the recipe's folder (and
+ * `shears run` resolves every other relative path there too).
+ */
 export async function loadRecipe(path: string): Promise<Recipe & { baseDir: string }> {
   let text: string;
   try {

@@ -29,6 +29,23 @@ export function dynamicInputs(model: Model): DynamicInput[] {
     .map((v) => ({ name: v.name, shape: v.shape && [...v.shape] }));
 }
 
+/**
+ * Static shapes, with a leading dim of `batch`, for the inputs whose only
+ * dynamic dim is the leading (batch) one and that `given` does not name;
+ * undefined when there are none (or batch ≤ 0). For analyses (MACs) that
+ * need numbers but must leave the model's dynamic batch alone.
+ */
+export function batchOnlyShapes(model: Model, given: Record<string, readonly number[]> | undefined, batch = 1): Record<string, number[]> | undefined {
+  if (!(batch > 0)) return undefined;
+  const out: Record<string, number[]> = {};
+  for (const d of dynamicInputs(model)) {
+    if (given && d.name in given) continue;
+    const rest = d.shape?.slice(1);
+    if (rest && rest.length > 0 && rest.every((x) => typeof x === 'number' && x >= 0)) out[d.name] = [batch, ...(rest as number[])];
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 const fmt = (s: readonly Dim[]) => `[${s.map((d) => (d === null ? '?' : d)).join(',')}]`;
 
 /**

@@ -2,15 +2,17 @@
 // reads only the op table (ChannelKind, weights, channelAxis, structure,
 // params…), never op type names. Each value whose channels come from a
 // layer's weights gets a Space; coupling is a union of channel elements.
+import { cloneModel } from '../ir/clone.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import type { Value } from '../ir/value.js';
 import { constTensorOf, channelAxisOf, dataInputsOf, inputChannelAxisOf, paramSlotsOf, resolveFlag, weightRolesOf } from '../ops/helpers.js';
-import { defaultOpRegistry } from '../ops/registry.js';
+import { defaultOpRegistry, type OpRegistry } from '../ops/registry.js';
 import type { OpSpec, StructureInfo, WeightKind } from '../ops/types.js';
 import { inferShapes, type InferResult } from '../shape/infer.js';
+import { batchOnlyShapes } from '../shape/inputs.js';
 import { sliceRange } from '../shape/kernels.js';
 import { reshapeGroups } from './reshape.js';
 import { minimizeAxes, permuteElems, product, sameAxes, Space, stridesOf, UnionFind } from './space.js';
@@ -102,10 +104,25 @@ export function resolveChoices(c: StructureChoices = {}): Required<StructureChoi
   return { groupedConv: c.groupedConv ?? 'groups', crossChannel: c.crossChannel ?? 'block' };
 }
 
+/**
+ * Where MAC rules read shapes: the model's own inference, or, for a dynamic
+ * batch, a weight-sharing copy inferred with batch 1 (MACs per sample; the
+ * model keeps its dynamic batch).
+ */
+function macsContexts(model: Model, inferred: InferResult, registry: OpRegistry, given: Record<string, number[]> | undefined): (node: Node) => ReturnType<InferResult['contextOf']> {
+  const shapes = batchOnlyShapes(model, given);
+  if (!shapes) return (node) => inferred.contextOf(node);
+  const copy = cloneModel(model, { shareWeights: true });
+  const inf = inferShapes(copy, { registry, inputShapes: { ...given, ...shapes } });
+  const twin = new Map<Node, Node>();
+  model.graph.nodes.forEach((n, i) => twin.set(n, copy.graph.nodes[i]!));
+  return (node) => inf.contextOf(twin.get(node) ?? node);
+}
+
 export function buildStructure(model: Model, opts: StructureOptions = {}): BuildResult {
   const registry = opts.registry ?? defaultOpRegistry();
   const inferred = inferShapes(model, { registry, inputShapes: opts.inputShapes });
-  const b = new Builder(model, inferred, resolveChoices(opts));
+  const b = new Builder(model, inferred, resolveChoices(opts), macsContexts(model, inferred, registry, opts.inputShapes));
   for (const node of model.graph.nodes) b.visit(node);
   b.finish();
   return b.result();
@@ -138,6 +155,7 @@ class Builder {
     readonly model: Model,
     readonly inferred: InferResult,
     readonly choices: Required<StructureChoices>,
+    readonly macsContext: (node: Node) => ReturnType<InferResult['contextOf']>,
   ) {}
 
   result(): BuildResult {
@@ -300,7 +318,7 @@ class Builder {
   #macs(node: Node, spec: OpSpec | undefined): void {
     if (!spec?.macs) return;
     try {
-      const m = spec.macs(this.inferred.contextOf(node));
+      const m = spec.macs(this.macsContext(node));
       if (m !== undefined) this.macs.set(node, m);
     } catch {
       /* unresolved: no MACs */
