@@ -9,6 +9,7 @@ import { apoz, bnScale, fpgm, hrank, l1, l2, meanActivation, random } from '@she
 import { channelPruning } from '@shears/prune-channel';
 import { compactPruning, filterPruning } from '@shears/prune-filter';
 import { onnxSparseWrite, sparsegpt, unstructuredPruning, wanda } from '@shears/prune-unstructured';
+import { sensitivity } from '@shears/sensitivity';
 
 /**
  * The built-in plugins, by the names recipes and --strategy use. Only the CLI
@@ -27,6 +28,8 @@ export function builtins(): PluginMap {
     unstructured: unstructuredPruning,
     filter: filterPruning,
     compact: compactPruning,
+    // A pass: accuracy with each layer pruned alone (state key SENSITIVITY).
+    sensitivity,
     // Channel pruning with least-squares reconstruction (needs --calib).
     channel: channelPruning,
     // Fine-tuning (tfjs loads only when a finetune step runs): teacher-snapshot → strategy → finetune.

@@ -15,6 +15,7 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   finetune: async () => (await import('./finetune.js')).finetuneCommand,
   export: async () => (await import('./export.js')).exportCommand,
   plugins: async () => (await import('./plugins.js')).pluginsCommand,
+  sensitivity: async () => (await import('./sensitivity.js')).sensitivityCommand,
   report: async () => (await import('./report.js')).reportCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
 };
