@@ -8,6 +8,11 @@
 //   node --expose-gc bench/prune-channel.bench.mjs [--runs 3] [--images 256] [--mode layer|sequential] [--positions 4] [--json]
 //
 // random:256 calibration is fine for timing (the accuracy test uses real data).
+// The calibration images are generated once, before the timed runs (as an npz
+// would be loaded), so the figures time the pruning, not the Gaussian RNG.
+// Prints the median wall time of the plan (calibration + selection +
+// reconstruction), its phases, CPU time, peak RSS and the load average
+// before and after (the dev machine is shared: note it with the figures).
 import { dirname, join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -34,10 +39,13 @@ if (!file) {
   console.log('prune-channel.bench: no resnet18 fixture (run `node scripts/fixtures.mjs`); skipped');
   process.exit(0);
 }
-log(`prune-channel bench on ${machine()}, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
+const load0 = loadavg()[0];
+log(`prune-channel bench on ${machine()}, load average ${load0.toFixed(1)} on ${cpus().length} cores`);
 const model = await onnx.readModel(file);
+const calib = await materialize(data.randomDataset(images, [3, 224, 224], 1));
 const opts = { amount: 0.5, mode, calibSamples: images, positionsPerImage: positions, outputsPerPosition: 1 };
 const times = [];
+const cpuMs = [];
 const phases = {};
 let peak = 0;
 let plan;
@@ -45,7 +53,7 @@ for (let i = 0; i < runs; i++) {
   globalThis.gc?.();
   log(`run ${i + 1}/${runs}…`);
   const state = new core.StateBag();
-  state.set(core.CALIBRATION, data.randomDataset(images, [3, 224, 224], 1));
+  state.set(core.CALIBRATION, calib);
   const progress = {
     start(label) {
       const t0 = performance.now();
@@ -55,9 +63,12 @@ for (let i = 0; i < runs; i++) {
   };
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   plan = await channel.channelPruning(opts).plan(model, { logger: core.silentLogger, progress, signal: new AbortController().signal, state, outputs: new core.RunStager(), dryRun: true });
   times.push(performance.now() - t0);
-  log(`  ${fmt(times.at(-1))}`);
+  const c1 = process.cpuUsage(c0);
+  cpuMs.push((c1.user + c1.system) / 1000);
+  log(`  ${fmt(times.at(-1))} wall, ${fmt(cpuMs.at(-1))} CPU (user+system, all threads), load ${loadavg()[0].toFixed(1)}`);
   clearInterval(timer);
 }
 const applyT0 = performance.now();
@@ -72,6 +83,9 @@ const result = {
   options: opts,
   planMs: median(times),
   runs: times,
+  cpuMs: median(cpuMs),
+  loadBefore: load0,
+  loadAfter: loadavg()[0],
   phasesMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v.length > runs ? sumPerRun(v) : v)])),
   applyMs,
   peakRssMB: peak / 2 ** 20,
@@ -81,6 +95,16 @@ const result = {
   meanErrorBefore: layers.reduce((a, l) => a + l.errorBefore, 0) / layers.length,
   meanErrorAfter: layers.reduce((a, l) => a + l.errorAfter, 0) / layers.length,
 };
+/** The dataset's first `images` samples in memory, as one array dataset. */
+async function materialize(ds) {
+  const x = new Float32Array(images * 3 * 224 * 224);
+  let at = 0;
+  for await (const bt of ds.batches(32, { limit: images })) {
+    x.set(bt.x, at);
+    at += bt.x.length;
+  }
+  return data.arrayDataset(`random:${images}`, { dtype: 'float32', shape: [images, 3, 224, 224], data: x });
+}
 function sumPerRun(v) {
   const per = v.length / runs;
   return Array.from({ length: runs }, (_, i) => v.slice(i * per, (i + 1) * per).reduce((a, b) => a + b, 0));
@@ -88,9 +112,10 @@ function sumPerRun(v) {
 if (json) console.log(JSON.stringify(result, null, 2));
 else {
   log(`resnet18, ${images} images (random), 50% channels, mode ${mode}, ${positions} positions/image → ${rows} rows per conv layer`);
-  log(`plan (calibration + selection + reconstruction)  median ${fmt(result.planMs)} of ${runs}  (goal < 60 s)`);
+  log(`plan (calibration + selection + reconstruction)  median ${fmt(result.planMs)} of ${runs}  (goal < 60 s); CPU ${fmt(result.cpuMs)}`);
   for (const [k, v] of Object.entries(result.phasesMs)) log(`  ${k.padEnd(44)} ${fmt(v)}`);
   log(`apply                                            ${fmt(applyMs)}`);
-  log(`peak RSS                                         ${result.peakRssMB.toFixed(0)} MB`);
+  log(`peak RSS                                         ${result.peakRssMB.toFixed(0)} MB (calibration images in memory: ${((images * 3 * 224 * 224 * 4) / 2 ** 20).toFixed(0)} MB)`);
+  log(`load average                                     ${load0.toFixed(1)} before, ${result.loadAfter.toFixed(1)} after`);
   log(`${result.channelsRemoved} channels removed; ${layers.length} layers refit; mean relative output error ${result.meanErrorBefore.toFixed(3)} → ${result.meanErrorAfter.toFixed(3)}`);
 }

@@ -18,7 +18,7 @@ import {
 } from '@shears/core';
 import { byAmount, candidates, globalAmount, keepNonEmpty, removeAction, scored, targetMacs, type Notes, type Selection } from '@shears/prune-filter';
 import { forEachBatch } from './calibrate.js';
-import { groupConsumers, inputRow, outputRow, samplePositions, weightIndex, type Consumer } from './consumers.js';
+import { groupConsumers, inputRow, outputDims, samplePositions, weightIndex, type Consumer } from './consumers.js';
 import { fitRidge, rank1Upper, symmetrize } from './linalg.js';
 import { MatMul } from './matmul.js';
 import { channelSchema, type ChannelOptions, type ChannelParsed } from './options.js';
@@ -72,6 +72,12 @@ interface Stat {
   featChan: Map<number, Int32Array>;
   gz: Map<number, Float64Array>;
   ey: number;
+  /**
+   * Full im2col rows (rows × D) kept from the calibration pass when the
+   * reconstruction will see the same inputs (mode layer, or no refit layer
+   * upstream): the reconstruction then needs no second pass for this layer.
+   */
+  Xfull?: Float32Array;
 }
 
 export function parseChannelOptions(options: ChannelOptions | undefined): ChannelParsed {
@@ -80,11 +86,6 @@ export function parseChannelOptions(options: ChannelOptions | undefined): Channe
 
 function rowsPerImage(c: Consumer, perImage: number, outDims: number[]): number {
   return c.kind === 'fc' ? 1 : Math.min(perImage, outDims[2]! * outDims[3]!);
-}
-
-function shapeOf(model: Model, name: string): number[] {
-  const v = model.graph.valuesByName().get(name);
-  return (v?.shape ?? []).map((d) => (typeof d === 'number' ? d : -1));
 }
 
 async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext): Promise<PruningPlan> {
@@ -130,7 +131,12 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
     }
 
   const samples = data ? Math.min(opts.calibSamples, data.size) : 0;
-  if (data) await statsPass(model, [...stats.values()], data, samples, opts, ctx);
+  const keepRows = new Set<Stat>();
+  if (opts.reconstruct) {
+    const consumerNodes = new Set([...stats.keys()].map((c) => c.node));
+    for (const s of stats.values()) if (opts.mode === 'layer' || ![...ancestorsOf(s.c.node)].some((n) => consumerNodes.has(n))) keepRows.add(s);
+  }
+  if (data) await statsPass(model, [...stats.values()], data, samples, opts, ctx, keepRows);
 
   // Scores per group: the Gram of channel contributions, each consumer normalized by its output energy.
   const list = groups.map((g) => {
@@ -231,9 +237,30 @@ function removedFeatures(s: Stat, graph: Graph, selection: Selection): Uint8Arra
 }
 
 /** One pass of the original model: sampled outputs (targets) and the contribution Grams for selection. */
-async function statsPass(model: Model, all: Stat[], data: Dataset, samples: number, opts: ChannelParsed, ctx: PluginContext): Promise<void> {
-  if (all.length === 0) return;
-  const names = [...new Set(all.flatMap((s) => [s.c.input.name, s.c.output.name]))];
+/** Every node upstream of `node` (memoized per graph in `memo`). */
+const ancestorMemo = new WeakMap<Node, Set<Node>>();
+function ancestorsOf(node: Node): Set<Node> {
+  let s = ancestorMemo.get(node);
+  if (s) return s;
+  s = new Set();
+  const stack = node.inputs.map((v) => v?.producer).filter((n): n is Node => !!n);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (s.has(n)) continue;
+    s.add(n);
+    for (const v of n.inputs) if (v?.producer && !s.has(v.producer)) stack.push(v.producer);
+  }
+  ancestorMemo.set(node, s);
+  return s;
+}
+
+async function statsPass(model: Model, all: Stat[], data: Dataset, samples: number, opts: ChannelParsed, ctx: PluginContext, keepRows: Set<Stat>): Promise<void> {
+  const work = all.filter((s) => s.gz.size > 0 || opts.reconstruct);
+  if (work.length === 0) return;
+  // Only the consumers' inputs are captured: their sampled outputs are W·x + b on the sampled im2col rows, one product
+  // per chunk in onnxruntime. Capturing outputs too would double what onnxruntime copies out, and keep it from fusing
+  // each Conv with its activation.
+  const names = [...new Set(work.map((s) => s.c.input.name))];
   const rngState = { a: (opts.seed ^ 0x51ed27) >>> 0 };
   const rand = () => {
     rngState.a = (rngState.a + 0x6d2b79f5) >>> 0;
@@ -242,42 +269,73 @@ async function statsPass(model: Model, all: Stat[], data: Dataset, samples: numb
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const bufs = new Map<Stat, { x: Float64Array; y: Float64Array; z: Map<number, Float64Array>; zs: (readonly [Int32Array, Float64Array])[] }>();
-  await forEachBatch(model, names, data, samples, opts.batchSize, ctx, `${NAME}: calibration`, (out, rows, image0) => {
-    for (const s of all) {
-      const c = s.c;
-      const xt = out[c.input.name]!;
-      const yt = out[c.output.name]!;
-      const per = rowsPerImage(c, opts.positionsPerImage, yt.dims);
-      if (opts.reconstruct && !s.Y) s.Y = new Float32Array(samples * per * c.O);
-      let b = bufs.get(s);
-      if (!b) {
-        const z = new Map([...s.gz.keys()].map((gi) => [gi, new Float64Array(Math.round(Math.sqrt(s.gz.get(gi)!.length)))]));
-        const zs = [...s.featChan].filter(([gi]) => z.has(gi)).map(([gi, fc]) => [fc, z.get(gi)!] as const);
-        bufs.set(s, (b = { x: new Float64Array(c.D), y: new Float64Array(c.O), z, zs }));
-      }
-      const outW = c.kind === 'conv' ? yt.dims[3]! : 1;
-      for (let n = 0; n < rows; n++) {
-        const pos = samplePositions(c, yt.dims, image0 + n, opts.positionsPerImage, opts.seed, s.salt);
-        for (const p of pos) {
-          outputRow(c, yt.data as Float32Array, yt.dims, n, p, b.y);
-          if (s.Y) for (let o = 0; o < c.O; o++) s.Y[s.rows * c.O + o] = b.y[o]!;
-          s.rows++;
-          if (s.gz.size === 0) continue;
-          inputRow(c, xt.data as Float32Array, xt.dims, n, p, outW, b.x);
+  const bufs = new Map<Stat, { x: Float64Array; z: Map<number, Float64Array>; zs: (readonly [Int32Array, Float64Array])[]; rows: Float32Array }>();
+  const mm = new MatMul();
+  try {
+    await forEachBatch(model, names, data, samples, opts.batchSize, ctx, `${NAME}: calibration`, async (out, rows, image0) => {
+      for (const s of work) {
+        const c = s.c;
+        const D = c.D;
+        const O = c.O;
+        const xt = out[c.input.name]!;
+        const yDims = outputDims(c, xt.dims);
+        const per = rowsPerImage(c, opts.positionsPerImage, yDims);
+        if (opts.reconstruct && !s.Y) s.Y = new Float32Array(samples * per * O);
+        if (keepRows.has(s) && !s.Xfull) s.Xfull = new Float32Array(samples * per * D);
+        let b = bufs.get(s);
+        if (!b) {
+          const z = new Map([...s.gz.keys()].map((gi) => [gi, new Float64Array(Math.round(Math.sqrt(s.gz.get(gi)!.length)))]));
+          const zs = [...s.featChan].filter(([gi]) => z.has(gi)).map(([gi, fc]) => [fc, z.get(gi)!] as const);
+          bufs.set(s, (b = { x: new Float64Array(D), z, zs, rows: new Float32Array(0) }));
+        }
+        const outW = c.kind === 'conv' ? yDims[3]! : 1;
+        // This chunk's sampled im2col rows, straight into Xfull when it is kept.
+        const r0 = s.rows;
+        const nr = rows * per;
+        const X = s.Xfull ? s.Xfull.subarray(r0 * D, (r0 + nr) * D) : b.rows.length >= nr * D ? b.rows.subarray(0, nr * D) : (b.rows = new Float32Array(nr * D));
+        let r = 0;
+        for (let n = 0; n < rows; n++) {
+          for (const p of samplePositions(c, yDims, image0 + n, opts.positionsPerImage, opts.seed, s.salt)) {
+            inputRow(c, xt.data as Float32Array, xt.dims, n, p, outW, b.x);
+            X.set(b.x, r * D);
+            r++;
+          }
+        }
+        s.rows += r;
+        if (s.Y) {
+          const w = c.weight.values as Float32Array;
+          const Yc = c.transposed ? await mm.mul(X.subarray(0, r * D), [r, D], w, [D, O]) : await mm.mul(X.subarray(0, r * D), [r, D], w, [O, D], false, true);
+          const bias = c.bias?.values as Float32Array | undefined;
+          if (bias) for (let i = 0; i < r; i++) for (let o = 0; o < O; o++) Yc[i * O + o] += bias[o]!;
+          s.Y.set(Yc, r0 * O);
+        }
+        if (s.gz.size === 0) continue;
+        // Selection statistics: per row, the contributions z_c of each group channel to `outputsPerPosition` random outputs.
+        const single = b.zs.length === 1 ? b.zs[0]! : undefined;
+        for (let i = 0; i < r; i++) {
+          const xo = i * D;
           for (let k = 0; k < opts.outputsPerPosition; k++) {
-            const o = Math.floor(rand() * c.O);
+            const o = Math.floor(rand() * O);
             for (const z of b.z.values()) z.fill(0);
             let tot = 0;
-            const wo = o * c.D;
-            const zs = b.zs;
-            for (let f = 0; f < c.D; f++) {
-              const v = s.W[wo + f]! * b.x[f]!;
-              if (v === 0) continue;
-              tot += v;
-              for (const [fc, z] of zs) {
+            const wo = o * D;
+            if (single) {
+              const [fc, z] = single;
+              for (let f = 0; f < D; f++) {
                 const ch = fc[f]!;
+                const v = s.W[wo + f]! * X[xo + f]!;
+                tot += v;
                 if (ch >= 0) z[ch] += v;
+              }
+            } else {
+              for (let f = 0; f < D; f++) {
+                const v = s.W[wo + f]! * X[xo + f]!;
+                if (v === 0) continue;
+                tot += v;
+                for (const [fc, z] of b.zs) {
+                  const ch = fc[f]!;
+                  if (ch >= 0) z[ch] += v;
+                }
               }
             }
             s.ey += tot * tot;
@@ -285,8 +343,10 @@ async function statsPass(model: Model, all: Stat[], data: Dataset, samples: numb
           }
         }
       }
-    }
-  });
+    });
+  } finally {
+    await mm.release();
+  }
 }
 
 /**
@@ -306,21 +366,9 @@ async function reconstruct(model: Model, todo: Stat[], graph: Graph, selection: 
   const batches: Stat[][] = [];
   if (opts.mode === 'layer') batches.push(todo);
   else {
-    const ancestors = new Map<Node, Set<Node>>();
-    const up = (n: Node): Set<Node> => {
-      let s = ancestors.get(n);
-      if (s) return s;
-      s = new Set();
-      for (const v of n.inputs) if (v?.producer) {
-        s.add(v.producer);
-        for (const a of up(v.producer)) s.add(a);
-      }
-      ancestors.set(n, s);
-      return s;
-    };
     let cur: Stat[] = [];
     for (const s of todo) {
-      const a = up(s.c.node);
+      const a = ancestorsOf(s.c.node);
       if (cur.some((t) => a.has(t.c.node))) {
         batches.push(cur);
         cur = [];
@@ -335,15 +383,24 @@ async function reconstruct(model: Model, todo: Stat[], graph: Graph, selection: 
       const jobs = batch.map((s) => {
         const removed = removedFeatures(s, graph, selection);
         const kept = Int32Array.from([...removed.keys()].filter((f) => !removed[f]));
-        return { s, kept, nk: kept.length, X: new Float32Array(s.rows * kept.length), x: new Float64Array(kept.length), r: 0 };
+        const nk = kept.length;
+        const X = new Float32Array(s.rows * nk);
+        let r = 0;
+        // The inputs this layer sees are those of the calibration pass: take the kept columns of its rows.
+        if (s.Xfull && (opts.mode === 'layer' || !todo.some((t) => t !== s && ancestorsOf(s.c.node).has(t.c.node)))) {
+          const D = s.c.D;
+          for (; r < s.rows; r++) for (let k = 0; k < nk; k++) X[r * nk + k] = s.Xfull[r * D + kept[k]!]!;
+        }
+        s.Xfull = undefined;
+        return { s, kept, nk, X, x: new Float64Array(nk), r, pass: r === 0 };
       });
-      const names = [...new Set(batch.map((s) => s.c.input.name))];
-      await forEachBatch(working, names, data, samples, opts.batchSize, ctx, `${NAME}: reconstruction (${batch.map((s) => s.c.node.label).join(', ')})`, (out, rows, image0) => {
-        for (const j of jobs) {
+      const passJobs = jobs.filter((j) => j.pass);
+      const names = [...new Set(passJobs.map((j) => j.s.c.input.name))];
+      if (passJobs.length) await forEachBatch(working, names, data, samples, opts.batchSize, ctx, `${NAME}: reconstruction (${passJobs.map((j) => j.s.c.node.label).join(', ')})`, (out, rows, image0) => {
+        for (const j of passJobs) {
           const c = j.s.c;
           const xt = out[c.input.name]!;
-          const yDims = shapeOf(model, c.output.name);
-          const outDims = c.kind === 'conv' ? [xt.dims[0]!, c.O, yDims[2]!, yDims[3]!] : [xt.dims[0]!, c.O];
+          const outDims = outputDims(c, xt.dims);
           const outW = c.kind === 'conv' ? outDims[3]! : 1;
           for (let n = 0; n < rows; n++) {
             const pos = samplePositions(c, outDims, image0 + n, opts.positionsPerImage, opts.seed, j.s.salt);
@@ -369,28 +426,27 @@ async function reconstruct(model: Model, todo: Stat[], graph: Graph, selection: 
           ctx.logger.warn(`${NAME}: ${c.node.label}: ${R} calibration rows for ${unknowns} unknowns per output; raising the ridge term to ${ridge.toExponential(2)} (more --calib-samples or --positions-per-image would fit better)`);
         }
         const Y = j.s.Y!;
-        const fit = await fitRidge(j.X, Y, R, nk, O, !!c.bias, ridge, (A, ad, B, bd, ta, tb) => mm.mul(A, ad, B, bd, ta, tb));
-        // Relative errors on up to EVAL_ROWS rows: dropped inputs zeroed (before) and refit (after).
+        const fit = await fitRidge(j.X, Y, R, nk, O, !!c.bias, ridge, (A, ad, B, bd, ta, tb) => mm.mul(A, ad, B, bd, ta, tb), (A, ad, B, bd, ta, tb) => mm.mul64(A, ad, B, bd, ta, tb));
+        // Relative errors on up to EVAL_ROWS rows: dropped inputs zeroed (before) and refit (after); products in onnxruntime.
         const Wold = j.s.W;
         const bOld = c.bias ? (c.bias.values as Float32Array) : undefined;
+        const stride = Math.max(1, Math.floor(R / EVAL_ROWS));
+        const E = Math.ceil(R / stride);
+        const Xe = new Float32Array(E * nk);
+        for (let e = 0; e < E; e++) Xe.set(j.X.subarray(e * stride * nk, (e * stride + 1) * nk), e * nk);
+        const Wk = new Float32Array(nk * O);
+        for (let k = 0; k < nk; k++) for (let o = 0; o < O; o++) Wk[k * O + o] = Wold[o * c.D + j.kept[k]!]!;
+        const P0 = await mm.mul(Xe, [E, nk], Wk, [nk, O]);
+        const P1 = await mm.mul(Xe, [E, nk], Float32Array.from(fit.W), [nk, O]);
         let e0 = 0;
         let e1 = 0;
         let ref = 0;
-        const stride = Math.max(1, Math.floor(R / EVAL_ROWS));
-        for (let r = 0; r < R; r += stride) {
-          const x = j.X.subarray(r * nk, (r + 1) * nk);
+        for (let e = 0; e < E; e++) {
+          const yr = e * stride * O;
           for (let o = 0; o < O; o++) {
-            let p0 = bOld ? bOld[o]! : 0;
-            let p1 = fit.b[o]!;
-            for (let k = 0; k < nk; k++) {
-              const xv = x[k]!;
-              if (xv === 0) continue;
-              p0 += Wold[o * c.D + j.kept[k]!]! * xv;
-              p1 += fit.W[k * O + o]! * xv;
-            }
-            const y = Y[r * O + o]!;
-            e0 += (y - p0) ** 2;
-            e1 += (y - p1) ** 2;
+            const y = Y[yr + o]!;
+            e0 += (y - P0[e * O + o]! - (bOld ? bOld[o]! : 0)) ** 2;
+            e1 += (y - P1[e * O + o]! - fit.b[o]!) ** 2;
             ref += y * y;
           }
         }

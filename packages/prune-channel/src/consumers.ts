@@ -21,7 +21,7 @@ export interface Consumer {
   D: number;
   /** fc weights stored [in, out] (MatMul, Gemm transB=0) rather than [out, in]. */
   transposed: boolean;
-  conv?: { kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; dh: number; dw: number };
+  conv?: { kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; pb: number; pr: number; dh: number; dw: number };
   /** Group index → for each input channel/column: the group channel, or -1. */
   groups: Map<number, Int32Array>;
 }
@@ -68,7 +68,7 @@ export function describeConsumer(model: Model, node: Node): Consumer | string {
     const p = node.attrInts('pads') ?? [0, 0, 0, 0];
     const d = node.attrInts('dilations') ?? [1, 1];
     if (bias && bias.size !== O) return `${node.label}: bias size`;
-    return { ...base, kind: 'conv', O, C, K: kh * kw, D: C * kh * kw, transposed: false, conv: { kh, kw, sh: s[0]!, sw: s[1]!, pt: p[0]!, pl: p[1]!, dh: d[0]!, dw: d[1]! } };
+    return { ...base, kind: 'conv', O, C, K: kh * kw, D: C * kh * kw, transposed: false, conv: { kh, kw, sh: s[0]!, sw: s[1]!, pt: p[0]!, pl: p[1]!, pb: p[2]!, pr: p[3]!, dh: d[0]!, dw: d[1]! } };
   }
   if (node.opType === 'Gemm' || node.opType === 'MatMul') {
     if (w.dims.length !== 2 || dims(x).length !== 2) return `${node.label}: only 2-D ${node.opType}`;
@@ -105,6 +105,15 @@ export function groupConsumers(model: Model, graph: ChannelGraph, gi: number, by
   }
   if (out.length === 0) return 'no layer reads these channels through weights (nothing to reconstruct)';
   return out;
+}
+
+/** Output dims [N, O, OH, OW] (conv) or [N, O] (fc) of a consumer, from its input's dims. */
+export function outputDims(c: Consumer, xDims: readonly number[]): number[] {
+  if (c.kind === 'fc') return [xDims[0]!, c.O];
+  const { kh, kw, sh, sw, pt, pl, pb, pr, dh, dw } = c.conv!;
+  const oh = Math.floor((xDims[2]! + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+  const ow = Math.floor((xDims[3]! + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
+  return [xDims[0]!, c.O, oh, ow];
 }
 
 /** Deterministic sampled output positions of one image for one consumer. */

@@ -3,6 +3,6 @@
 // coupled channels along) plus set-tensor actions with the refit weights.
 export { channelPruning, parseChannelOptions, NO_CALIBRATION, type LayerReport, type GroupReport } from './channel.js';
 export { channelSchema, type ChannelOptions } from './options.js';
-export { cholesky, cholSolve, ridgeSolve, rank1Upper, symmetrize } from './linalg.js';
+export { cholesky, cholSolve, choleskyBlocked, cholSolveBlocked, ridgeSolve, rank1Upper, symmetrize } from './linalg.js';
 export { greedyScores, lassoScores } from './rank.js';
 export { describeConsumer, type Consumer } from './consumers.js';

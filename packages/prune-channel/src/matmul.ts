@@ -4,15 +4,15 @@
 import { Graph, Model, Node, tensorType, Value } from '@shears/core';
 import { Session } from '@shears/runtime';
 
-function productModel(transA: boolean, transB: boolean): Model {
+function productModel(transA: boolean, transB: boolean, dtype: 'float32' | 'float64'): Model {
   const g = new Graph('matmul');
-  let a = g.addInput(new Value('A', tensorType('float32', ['a0', 'a1'])));
-  let b = g.addInput(new Value('B', tensorType('float32', ['b0', 'b1'])));
+  let a = g.addInput(new Value('A', tensorType(dtype, ['a0', 'a1'])));
+  let b = g.addInput(new Value('B', tensorType(dtype, ['b0', 'b1'])));
   const perm = { type: 'ints' as const, value: [1, 0] };
   if (transA) a = g.appendNode(new Node({ opType: 'Transpose', name: 'ta', inputs: [a], outputs: ['At'], attributes: { perm } })).outputs[0]!;
   if (transB) b = g.appendNode(new Node({ opType: 'Transpose', name: 'tb', inputs: [b], outputs: ['Bt'], attributes: { perm } })).outputs[0]!;
   const c = g.appendNode(new Node({ opType: 'MatMul', name: 'mm', inputs: [a, b], outputs: ['C'] })).outputs[0]!;
-  c.type = tensorType('float32', ['m', 'n']);
+  c.type = tensorType(dtype, ['m', 'n']);
   g.outputs.push(c);
   const m = new Model({ opsetImports: { '': 17 } });
   m.graph = g;
@@ -25,11 +25,20 @@ export class MatMul {
   constructor(readonly threads?: number) {}
 
   async mul(A: Float32Array, aDims: [number, number], B: Float32Array, bDims: [number, number], transA = false, transB = false): Promise<Float32Array> {
-    const key = `${transA}${transB}`;
+    return (await this.#run('float32', A, aDims, B, bDims, transA, transB)) as Float32Array;
+  }
+
+  /** The same in float64 (blocked Cholesky updates and triangular solves keep double precision). */
+  async mul64(A: Float64Array, aDims: [number, number], B: Float64Array, bDims: [number, number], transA = false, transB = false): Promise<Float64Array> {
+    return (await this.#run('float64', A, aDims, B, bDims, transA, transB)) as Float64Array;
+  }
+
+  async #run(dtype: 'float32' | 'float64', A: Float32Array | Float64Array, aDims: [number, number], B: Float32Array | Float64Array, bDims: [number, number], transA: boolean, transB: boolean): Promise<Float32Array | Float64Array> {
+    const key = `${dtype}${transA}${transB}`;
     let s = this.#sessions.get(key);
-    if (!s) this.#sessions.set(key, (s = Session.create(productModel(transA, transB), { threads: this.threads })));
+    if (!s) this.#sessions.set(key, (s = Session.create(productModel(transA, transB, dtype), { threads: this.threads })));
     const out = await (await s).run({ A: { dims: aDims, data: A }, B: { dims: bDims, data: B } });
-    return out.C!.data as Float32Array;
+    return out.C!.data as Float32Array | Float64Array;
   }
 
   async release(): Promise<void> {

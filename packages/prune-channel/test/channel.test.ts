@@ -4,7 +4,8 @@ import { randomDataset } from '@shears/data';
 import { Session } from '@shears/runtime';
 import { describe, expect, it } from 'vitest';
 import { redundantModel as redundant, residualModel } from './model.js';
-import { channelPruning, cholesky, cholSolve, NO_CALIBRATION, type ChannelOptions, type GroupReport, type LayerReport } from '../src/index.js';
+import { MatMul } from '../src/matmul.js';
+import { channelPruning, cholesky, cholSolve, cholSolveBlocked, choleskyBlocked, NO_CALIBRATION, type ChannelOptions, type GroupReport, type LayerReport } from '../src/index.js';
 
 async function run(model: Model, feeds: Record<string, NamedTensor>): Promise<Float32Array> {
   const s = await Session.create(model, { threads: 1 });
@@ -53,6 +54,29 @@ describe('least squares', () => {
     for (let i = 0; i < 3; i++) for (let c = 0; c < 2; c++) for (let k = 0; k < 3; k++) B[i * 2 + c] += A[i * 3 + k]! * X[k * 2 + c]!;
     cholSolve(L, 3, B, 2);
     for (let i = 0; i < 6; i++) expect(B[i]).toBeCloseTo(X[i]!, 10);
+  });
+
+  it('blocked Cholesky and solves (float64 products in onnxruntime) match the plain loops', async () => {
+    const n = 70;
+    const m = 5;
+    const R = seededFloats(n * n, 3);
+    const A = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) A[i * n + j] += R[i * n + k]! * R[j * n + k]!;
+    for (let i = 0; i < n; i++) A[i * n + i] += 0.5;
+    const B = Float64Array.from(seededFloats(n * m, 4));
+    const [L1, L2, B1, B2] = [A.slice(), A.slice(), B.slice(), B.slice()];
+    const mm = new MatMul(1);
+    const mul = mm.mul64.bind(mm);
+    try {
+      expect(cholesky(L1, n)).toBe(true);
+      expect(await choleskyBlocked(L2, n, mul, 16)).toBe(true);
+      for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) expect(L2[i * n + j]).toBeCloseTo(L1[i * n + j]!, 10);
+      cholSolve(L1, n, B1, m);
+      await cholSolveBlocked(L2, n, B2, m, mul, 16);
+      for (let i = 0; i < n * m; i++) expect(B2[i]).toBeCloseTo(B1[i]!, 9);
+    } finally {
+      await mm.release();
+    }
   });
 });
 
