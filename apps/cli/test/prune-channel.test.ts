@@ -27,7 +27,29 @@ describe('shears prune --strategy channel', () => {
     expect(report.strategy).toBe('channel');
     expect(report.after.macs).toBeLessThan(report.before.macs);
     expect(report.reconstruction.length).toBeGreaterThan(0);
-    for (const l of report.reconstruction) expect(l.errorAfter).toBeLessThanOrEqual(l.errorBefore + 1e-9);
+    for (const l of report.reconstruction) {
+      expect(l).toMatchObject({ layer: expect.any(String), kept: expect.any(Number), of: expect.any(Number), rows: expect.any(Number), errorBefore: expect.any(Number), errorAfter: expect.any(Number) });
+      expect(l.errorAfter).toBeLessThanOrEqual(l.errorBefore + 1e-9);
+    }
+  });
+
+  it('--no-reconstruct removes channels without refitting (same as --set reconstruct=false), and is in the help', () => {
+    const dir = tmp();
+    const r = shears(['prune', tiny, '-o', join(dir, 'o.onnx'), '--strategy', 'channel', '--calib', 'random:8', '--amount', '0.5', '--round-to', '1', '--no-reconstruct', '--json']);
+    expect(r.status).toBe(0);
+    const report = r.json();
+    expect(report.reconstruction).toEqual([]);
+    expect(report.channels.channels).toBeGreaterThan(0);
+    expect(report.after.macs).toBeLessThan(report.before.macs);
+    const help = shears(['prune', '--help']);
+    expect(help.stdout).toMatch(/--no-reconstruct/);
+  });
+
+  it('--no-reconstruct with --selection l1 needs no calibration data', () => {
+    const dir = tmp();
+    const r = shears(['prune', tiny, '-o', join(dir, 'o.onnx'), '--strategy', 'channel', '--selection', 'l1', '--amount', '0.5', '--round-to', '1', '--no-reconstruct', '--json']);
+    expect(r.status).toBe(0);
+    expect(r.json().reconstruction).toEqual([]);
   });
 
   it('--set reconstruct=false plans channel removals only', () => {

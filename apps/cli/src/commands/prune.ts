@@ -39,6 +39,7 @@ export const prune: Command = {
     ['--selection <greedy|lasso|l1>', 'channel strategy: how input channels are chosen'],
     ['--calib-samples <n>', 'calibration images to use'],
     ['--positions-per-image <n>', 'channel strategy: output positions sampled per image and layer'],
+    ['--no-reconstruct', 'channel strategy: only remove the chosen channels, do not refit the consumers by least squares'],
     ['--sparse-format', 'store pruned weights as ONNX sparse initializers where that is smaller (under 1/3 non-zero)'],
     ['--plan <file>', 'also write the pruning plan as JSON'],
     ['--dry-run', 'plan only; write nothing but --plan'],
@@ -50,6 +51,7 @@ export const prune: Command = {
     'shears prune model.onnx -o out.onnx --strategy filter --target-macs 0.5 --json',
     'shears prune model.onnx -o out.onnx --strategy filter --amount-table table.json --round-to 1',
     'shears prune model.onnx -o out.onnx --strategy channel --calib data.npz --amount 0.5 --selection greedy',
+    'shears prune model.onnx -o out.onnx --strategy channel --calib data.npz --target-macs 0.5 --no-reconstruct',
   ],
   options: {
     output: { type: 'string', short: 'o' },
@@ -61,6 +63,7 @@ export const prune: Command = {
     calib: { type: 'string' },
     plan: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    'no-reconstruct': { type: 'boolean' },
     'sparse-format': { type: 'boolean' },
     'input-shape': { type: 'string', multiple: true },
   },
@@ -165,6 +168,8 @@ function strategyOptions(values: Record<string, unknown>, strategy: string): Rec
     if (raw === undefined) continue;
     options[camel(f)] = NUMERIC.has(f) ? numberOption('prune', f, raw) : raw;
   }
+  // The channel strategy's `reconstruct: false`; other strategies reject the option by name.
+  if (values['no-reconstruct']) options.reconstruct = false;
   if (options.amount !== undefined) {
     const a = options.amount as number;
     if (!(a >= 0 && a < 1)) throw new ShearsError('E_OPTION', `${strategy}: option --amount: must be in [0, 1) (got ${a})`, { option: 'amount', plugin: strategy });
