@@ -21,6 +21,14 @@ describe('pipeline', () => {
     expect(r.model.getMetadata('c')).toBe('1');
   });
 
+  it('announces each step before it runs (onStep)', async () => {
+    const log: string[] = [];
+    await pipeline()
+      .use(tag('a', log), tag('b', log))
+      .run(tinyModel(), { onStep: (i, n, p) => log.push(`step ${i + 1}/${n} ${p.name}`) });
+    expect(log).toEqual(['step 1/2 a', 'a', 'step 2/2 b', 'b']);
+  });
+
   it('freezes on first run', async () => {
     const p = pipeline().use(tag('a', []));
     await p.run(tinyModel());

@@ -26,6 +26,8 @@ export interface RunOptions {
   /** Extra files that must never be overwritten. */
   protect?: string[];
   state?: StateBag;
+  /** Called before each step (index from 0), e.g. to print "step 3/8: filter". */
+  onStep?(index: number, total: number, plugin: Plugin): void;
 }
 
 export interface StepRecord {
@@ -92,8 +94,9 @@ export class Pipeline {
     const steps: StepRecord[] = [];
     let model: Model | undefined = input instanceof Model ? input : undefined;
     try {
-      for (const plugin of this.#plugins) {
+      for (const [i, plugin] of this.#plugins.entries()) {
         if (ctx.signal.aborted) throw new ShearsError('E_ABORTED', `pipeline aborted before ${plugin.name}`, { plugin: plugin.name });
+        opts.onStep?.(i, this.#plugins.length, plugin);
         const t0 = performance.now();
         const record = await this.#step(plugin, model, input, ctx, opts.channelApplier);
         model = record.model;

@@ -1,0 +1,63 @@
+import { basename } from 'node:path';
+import type { Model, PipelineResult } from '@shears/core';
+import { PLANS } from '@shears/core';
+import { buildReportData, type ReportData } from '@shears/report';
+import { SENSITIVITY } from '@shears/sensitivity';
+import type { EvaluateConfig, Variant } from './variants.js';
+
+const detailsOf = (r: PipelineResult, plugin: string) => r.steps.find((s) => s.plugin === plugin)?.details as Record<string, any> | undefined;
+
+/**
+ * The report of a pipeline run: model before/after, per-layer rows and plans
+ * (from the models), the sensitivity curves (if a `sensitivity` step ran),
+ * every measured variant, and what the exporters found.
+ */
+export function runReportData(
+  r: PipelineResult,
+  opts: { dense?: Model; title: string; input?: string; variants: Variant[]; evaluate?: EvaluateConfig },
+): ReportData {
+  const data = buildReportData(r.model, { before: opts.dense, plans: r.state.get(PLANS), title: opts.title, model: opts.input ? basename(opts.input) : undefined });
+  const [dense, ...outputs] = opts.variants;
+  const after = outputs.find((v) => v.format === 'onnx');
+  if (data.summary?.before && dense) Object.assign(data.summary.before, { accuracy: dense.accuracy, latencyMs: dense.latencyMs });
+  if (data.summary?.after && after) Object.assign(data.summary.after, { accuracy: after.accuracy, latencyMs: after.latencyMs });
+  if (opts.variants.length) data.runs = opts.variants.map((v) => ({ name: v.name, accuracy: v.accuracy, macs: v.macs, latencyMs: v.latencyMs, bytes: v.bytes }));
+  const sens = r.state.get(SENSITIVITY);
+  if (sens) data.sensitivity = sens.curves;
+  const tfl = detailsOf(r, 'export-tflite');
+  const trt = detailsOf(r, 'tensorrt-export');
+  if (tfl || trt) {
+    data.exports = {};
+    if (tfl) data.exports.tflite = { path: String(tfl.path), bytes: Number(tfl.bytes), ops: tfl.ops ?? {}, maxAbsDiff: Number(tfl.maxAbsDiff ?? Number.NaN) };
+    if (trt && Array.isArray(trt.layers))
+      data.exports.tensorrt = {
+        compliantFraction: Number(trt.compliantFraction ?? 0),
+        layers: trt.layers.map((l: Record<string, unknown>) => ({ name: String(l.name), eligible: Boolean(l.eligible), compliant: Boolean(l.compliant), reason: String(l.reason ?? 'ok') })),
+      };
+  }
+  const notes: string[] = [];
+  const b = opts.evaluate?.bench;
+  if (opts.variants.length && opts.evaluate) {
+    const n = opts.variants[0]?.samples;
+    notes.push(`Accuracy: top-1 on ${opts.evaluate.data}${n ? ` (${n} samples)` : ''}.`);
+    notes.push(
+      `Latency: median of ${b?.runs ?? 30} runs of one batch of ${b?.batch ?? 1} real samples; ONNX in onnxruntime-node (${b?.threads ? `${b.threads} threads` : 'all cores'}), .tflite in LiteRT.js (XNNPACK, one thread, its static batch).`,
+    );
+  }
+  if (sens) notes.push(`Sensitivity: each ${sens.strategy === 'filter' ? 'channel group' : 'layer'} pruned alone; baseline ${(100 * sens.baseline).toFixed(2)}% on ${sens.samples} samples, tolerance ${(100 * sens.tolerance).toFixed(1)} points.`);
+  if (notes.length) data.notes = notes;
+  return data;
+}
+
+/**
+ * `--report` of a pipeline command: the run's report against the input file
+ * (read again, since steps may have changed the loaded model), written
+ * atomically and never over an input.
+ */
+export async function writeRunReport(path: string, r: PipelineResult, opts: { input: string; title: string; protect?: string[] }): Promise<string> {
+  const [{ readModel }, { writeReport }, { samePath, ShearsError }] = await Promise.all([import('@shears/onnx'), import('@shears/report'), import('@shears/core')]);
+  for (const f of [opts.input, ...(opts.protect ?? [])])
+    if (samePath(f, path)) throw new ShearsError('E_IO', `${path}: refusing to write the report over an input file`, { file: path, option: 'report' });
+  const dense = await readModel(opts.input);
+  return writeReport(runReportData(r, { dense, title: opts.title, input: opts.input, variants: [] }), path).path;
+}
