@@ -51,6 +51,21 @@ export interface LayerReport {
   errorAfter: number;
 }
 
+/**
+ * A consumer least squares cannot refit here (grouped convolution in
+ * `groupedConv: 'divisible'` mode, ConvTranspose, 1-D/3-D or auto_pad convs,
+ * batched MatMul, shared or non-float weights…). Its group is left unpruned
+ * rather than pruned without a refit, so it loses nothing; `plan.skipped`
+ * has the same reason.
+ */
+export interface NotRefitReport {
+  group: string;
+  /** The consumer that cannot be refit (absent when no layer reads the group through weights). */
+  layer?: string;
+  reason: string;
+  effect: 'group not pruned';
+}
+
 export interface GroupReport {
   group: string;
   consumers: string[];
@@ -97,6 +112,7 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
   const byNode = new Map<Node, Consumer | string>();
   const groups: ChannelGroup[] = [];
   const consumersOf = new Map<ChannelGroup, Consumer[]>();
+  const notRefit: NotRefitReport[] = [];
   for (const g of candidates(graph, opts.exclude, skipped)) {
     if (g.size <= 1) {
       skipped.push({ target: g.id, reason: 'one input channel: nothing to choose' });
@@ -104,8 +120,10 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
     }
     const gi = graph.groupIndex(g.id)!;
     const cs = groupConsumers(model, graph, gi, byNode);
-    if (typeof cs === 'string') skipped.push({ target: g.id, reason: `not reconstructable: ${cs}` });
-    else {
+    if (!Array.isArray(cs)) {
+      skipped.push({ target: g.id, reason: `not reconstructable: ${cs.reason}` });
+      notRefit.push({ group: g.id, ...(cs.layer ? { layer: cs.layer } : {}), reason: cs.reason, effect: 'group not pruned' });
+    } else {
       groups.push(g);
       consumersOf.set(g, cs);
     }
@@ -217,6 +235,7 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
       estimate: { groups: graph.groups.length, prunableGroups: groups.length, channels: groupReports.reduce((a, g) => a + g.removed, 0), macs: graph.macs, macsAfter, calibration: samples },
       groups: groupReports,
       layers,
+      notRefit,
     },
     actions,
     skipped,

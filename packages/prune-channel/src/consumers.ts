@@ -89,21 +89,21 @@ export function describeConsumer(model: Model, node: Node): Consumer | string {
  * channels (role 'consumer'). Returns a reason string when one of them
  * cannot be refit (the group is then skipped).
  */
-export function groupConsumers(model: Model, graph: ChannelGraph, gi: number, byNode: Map<Node, Consumer | string>): Consumer[] | string {
+export function groupConsumers(model: Model, graph: ChannelGraph, gi: number, byNode: Map<Node, Consumer | string>): Consumer[] | { layer?: string; reason: string } {
   const g: ChannelGroup = graph.groups[gi]!;
   const out: Consumer[] = [];
   for (const m of g.members) {
     if (m.role !== 'consumer') continue;
     let c = byNode.get(m.node);
     if (c === undefined) byNode.set(m.node, (c = describeConsumer(model, m.node)));
-    if (typeof c === 'string') return c;
-    if (m.input !== 1 || m.tensor !== c.weight) return `${m.node.label}: reads the channels on input ${m.input}`;
+    if (typeof c === 'string') return { layer: m.node.label, reason: c };
+    if (m.input !== 1 || m.tensor !== c.weight) return { layer: m.node.label, reason: `${m.node.label}: reads the channels on input ${m.input}` };
     const inAxis = c.kind === 'conv' ? 1 : c.transposed ? 0 : 1;
-    if (m.axis !== inAxis) return `${m.node.label}: channels on weight axis ${m.axis}`;
+    if (m.axis !== inAxis) return { layer: m.node.label, reason: `${m.node.label}: channels on weight axis ${m.axis}` };
     c.groups.set(gi, m.channelOf);
     if (!out.includes(c)) out.push(c);
   }
-  if (out.length === 0) return 'no layer reads these channels through weights (nothing to reconstruct)';
+  if (out.length === 0) return { reason: 'no layer reads these channels through weights (nothing to reconstruct)' };
   return out;
 }
 

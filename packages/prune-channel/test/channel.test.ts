@@ -1,11 +1,11 @@
-import { applyPlan, CALIBRATION, cloneModel, deserializePlan, serializePlan, type Model, type NamedTensor } from '@shears/core';
+import { applyPlan, CALIBRATION, cloneModel, deserializePlan, Graph, Model, Node, serializePlan, Tensor, tensorType, Value, type NamedTensor } from '@shears/core';
 import { assertConformance, seededFloats, testContext, tinyModel } from '@shears/core/testing';
 import { randomDataset } from '@shears/data';
 import { Session } from '@shears/runtime';
 import { describe, expect, it } from 'vitest';
 import { redundantModel as redundant, residualModel } from './model.js';
 import { MatMul } from '../src/matmul.js';
-import { channelPruning, cholesky, cholSolve, cholSolveBlocked, choleskyBlocked, NO_CALIBRATION, type ChannelOptions, type GroupReport, type LayerReport } from '../src/index.js';
+import { channelPruning, cholesky, cholSolve, cholSolveBlocked, choleskyBlocked, NO_CALIBRATION, type ChannelOptions, type GroupReport, type LayerReport, type NotRefitReport } from '../src/index.js';
 
 async function run(model: Model, feeds: Record<string, NamedTensor>): Promise<Float32Array> {
   const s = await Session.create(model, { threads: 1 });
@@ -147,6 +147,24 @@ describe('channel strategy', () => {
     const plain = cloneModel(model);
     applyPlan(plain, await channelPruning({ amount: 0.5, roundTo: 1, reconstruct: false }).plan(model, ctxWith(32, [3, 8, 8])));
     expect(err).toBeLessThan(await relError(model, plain, [1, 3, 8, 8]));
+  });
+
+  it('grouped conv consumer (groupedConv divisible): not refit, its group left unpruned, listed in notRefit and skipped', async () => {
+    const g = new Graph('grouped');
+    const x = g.addInput(new Value('input', tensorType('float32', [1, 3, 8, 8])));
+    const w = (name: string, dims: number[], seed: number) => g.addInitializer(new Tensor({ name, dtype: 'float32', dims, data: seededFloats(dims.reduce((p, q) => p * q, 1), seed, 0.4) }));
+    const a = g.appendNode(new Node({ opType: 'Conv', name: 'a', inputs: [x, w('a.weight', [8, 3, 3, 3], 1), w('a.bias', [8], 2)], outputs: ['a'], attributes: { pads: { type: 'ints', value: [1, 1, 1, 1] } } }));
+    const r = g.appendNode(new Node({ opType: 'Relu', name: 'r', inputs: [a.outputs[0]!], outputs: ['r'] }));
+    const b = g.appendNode(new Node({ opType: 'Conv', name: 'b', inputs: [r.outputs[0]!, w('b.weight', [8, 4, 3, 3], 3), w('b.bias', [8], 4)], outputs: ['y'], attributes: { group: { type: 'int', value: 2 } } }));
+    b.outputs[0]!.type = tensorType('float32');
+    g.outputs.push(b.outputs[0]!);
+    const model = new Model({ opsetImports: { '': 17 } });
+    model.graph = g;
+    const plan = await channelPruning({ amount: 0.5, roundTo: 1, groupedConv: 'divisible' }).plan(model, ctxWith(8, [3, 8, 8]));
+    const notRefit = (plan.options as { notRefit: NotRefitReport[] }).notRefit;
+    expect(notRefit).toEqual([expect.objectContaining({ layer: 'b', effect: 'group not pruned', reason: expect.stringMatching(/grouped convolution/) })]);
+    expect(plan.skipped.some((s) => s.target === notRefit[0]!.group && /not reconstructable/.test(s.reason))).toBe(true);
+    expect(plan.actions.filter((a) => a.type === 'remove-channels')).toHaveLength(0);
   });
 
   it('refuses to run without calibration data, explaining why', async () => {
