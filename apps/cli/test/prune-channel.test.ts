@@ -27,6 +27,7 @@ describe('shears prune --strategy channel', () => {
     expect(report.strategy).toBe('channel');
     expect(report.after.macs).toBeLessThan(report.before.macs);
     expect(report.reconstruction.length).toBeGreaterThan(0);
+    expect(report.notRefit).toEqual([]);
     for (const l of report.reconstruction) {
       expect(l).toMatchObject({ layer: expect.any(String), kept: expect.any(Number), of: expect.any(Number), rows: expect.any(Number), errorBefore: expect.any(Number), errorAfter: expect.any(Number) });
       expect(l.errorAfter).toBeLessThanOrEqual(l.errorBefore + 1e-9);

@@ -115,6 +115,8 @@ export const prune: Command = {
       layers: layerDiff(before.layers, after.layers),
       // Strategies that refit weights (channel) report each layer's reconstruction error.
       ...(Array.isArray(plan.options?.layers) ? { reconstruction: plan.options.layers } : {}),
+      // …and the consumers they could not refit (whose groups they left unpruned), with the reason.
+      ...(Array.isArray(plan.options?.notRefit) ? { notRefit: plan.options.notRefit } : {}),
     };
     if (io.json) return printJson(io, report);
     const s = (x: typeof report.before) => `params ${si(x.params)}  non-zero ${si(x.nonzeroParams)}  MACs ${si(x.macs)}`;
