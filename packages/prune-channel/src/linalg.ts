@@ -69,7 +69,7 @@ export function cholSolve(L: Float64Array, n: number, B: Float64Array, m: number
 export type Mul64 = (A: Float64Array, aDims: [number, number], B: Float64Array, bDims: [number, number], transA?: boolean, transB?: boolean) => Promise<Float64Array>;
 
 /** Block size of the blocked factorization and solves; below it, the plain loops. */
-export const BLOCK = 128;
+export const BLOCK = 64;
 
 /** Rows r0..r1 × columns c0..c1 of the n×n row-major A, as a contiguous matrix. */
 function block(A: Float64Array, n: number, r0: number, r1: number, c0: number, c1: number): Float64Array {
