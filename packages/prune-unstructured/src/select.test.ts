@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pruneLowest, pruneLowestGlobal, pruneLowestStreaming, quickselect, radixSelect } from './select.js';
+import { pruneLowest, pruneLowestGlobal, pruneLowestMagnitude, pruneLowestStreaming, quickselect, radixSelect } from './select.js';
 import { rng } from './test-helpers.js';
 
 /** Arrays with many ties: values drawn from a few levels, zeros, negatives. */
@@ -93,6 +93,27 @@ describe('selection', () => {
       }
     }
     await expect(pruneLowestStreaming(1, async () => Float32Array.of(1, NaN), 1, 'crit')).rejects.toThrow(/crit: segment 0 has NaN/);
+  });
+
+  it('pruneLowestMagnitude (from the weight bits) equals pruneLowestGlobal on |w|, ties and ±0 included', () => {
+    for (let trial = 0; trial < 30; trial++) {
+      const r = rng(trial + 500);
+      const segs = Array.from({ length: 1 + (trial % 5) }, (_, i) => {
+        const w = trial % 2 ? tiedArray(1 + Math.floor(r() * 400), trial * 10 + i, 1 + (trial % 4)) : Float32Array.from({ length: 1 + Math.floor(r() * 400) }, () => r() - 0.5);
+        for (let j = 0; j < w.length; j += 7) w[j] = -w[j]!; // -0 and negatives of ties
+        return w;
+      });
+      const abs = segs.map((w) => w.map(Math.abs));
+      const total = segs.reduce((a, x) => a + x.length, 0);
+      for (const k of [0, 1, Math.floor(total / 3), Math.floor(total / 2), total - 1, total]) {
+        const got = pruneLowestMagnitude(segs, k);
+        expect(got.map((g) => Array.from(g))).toEqual(pruneLowestGlobal(abs, k).map((g) => Array.from(g)));
+        expect(got.reduce((a, g) => a + g.length, 0)).toBe(k);
+        // One array: the same as pruneLowest on |w|.
+        expect(Array.from(pruneLowestMagnitude([segs[0]!], Math.min(k, segs[0]!.length))[0]!)).toEqual(Array.from(pruneLowest(abs[0]!, Math.min(k, segs[0]!.length))));
+      }
+    }
+    expect(() => pruneLowestMagnitude([Float32Array.of(1, NaN)], 1, 'l1')).toThrow(/l1: weight array 0 has NaN/);
   });
 
   it('rejects NaN scores', () => {

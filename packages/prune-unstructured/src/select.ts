@@ -255,3 +255,117 @@ export async function pruneLowestStreaming(count: number, segment: (i: number) =
     return list.subarray(0, w);
   });
 }
+
+const int32View = (w: Float32Array) => new Int32Array(w.buffer, w.byteOffset, w.length);
+
+/**
+ * The k lowest |w| across weight arrays as bitsets (bit i of word i >> 5 set
+ * = prune weight i), in two passes over the weights' bits: pass 1 histograms
+ * the high 15 bits of every magnitude, which fixes the bucket holding the
+ * k-th one; pass 2 writes every array's bitset, setting the magnitudes below
+ * that bucket and keeping those inside it (few: one bucket of 32768) as
+ * candidates; the candidates' low bits then fix the exact threshold, and the
+ * candidates below it, and the first ties at it in array and index order, are
+ * set. Same set as pruneLowestMagnitude; n/8 bytes per array, no scores.
+ */
+export function magnitudeMasks(weights: readonly Float32Array[], k: number, who = 'l1'): { words: Int32Array[]; counts: number[] } {
+  const views = weights.map(int32View);
+  const words = views.map((u) => new Int32Array((u.length + 31) >>> 5));
+  if (k <= 0) return { words, counts: views.map(() => 0) };
+  const hist = new Uint32Array(32768);
+  let total = 0;
+  for (const [s, u] of views.entries()) {
+    let nan = 0;
+    for (let i = 0; i < u.length; i++) {
+      const m = u[i]! & 0x7fffffff;
+      hist[m >>> 16]++;
+      nan += ((m > 0x7f800000) as unknown as number) | 0;
+    }
+    if (nan) throw new ShearsError('E_PLUGIN', `${who}: weight array ${s} has NaN values`);
+    total += u.length;
+  }
+  if (k > total) throw new RangeError(`${who}: cannot prune ${k} of ${total}`);
+  let hi = 0;
+  let below = 0;
+  while (below + hist[hi]! < k) below += hist[hi++]!;
+  const need = k - below; // to take from bucket `hi` (1 … hist[hi])
+  const low = new Uint32Array(65536);
+  const counts: number[] = [];
+  const candStart: number[] = [];
+  let candPos = new Uint32Array(4096);
+  let candLow = new Uint16Array(4096);
+  let c = 0;
+  for (const [s, u] of views.entries()) {
+    const w = words[s]!;
+    const n = u.length;
+    candStart.push(c);
+    let count = 0;
+    for (let i = 0, j = 0; j < w.length; j++) {
+      const end = i + 32 < n ? i + 32 : n;
+      let acc = 0;
+      for (let b = 0; i < end; i++, b++) {
+        const m = u[i]! & 0x7fffffff;
+        const h = m >>> 16;
+        if (h === hi) {
+          // Rare (one bucket of 32768): a predictable branch.
+          if (c === candPos.length) {
+            const pos = new Uint32Array(2 * c);
+            pos.set(candPos);
+            candPos = pos;
+            const lw = new Uint16Array(2 * c);
+            lw.set(candLow);
+            candLow = lw;
+          }
+          candPos[c] = i;
+          candLow[c++] = m & 0xffff;
+          low[m & 0xffff]++;
+        }
+        const take = ((h < hi) as unknown as number) | 0;
+        acc |= take << b;
+        count += take;
+      }
+      w[j] = acc;
+    }
+    counts.push(count);
+  }
+  candStart.push(c);
+  let lo = 0;
+  let taken = 0;
+  while (taken + low[lo]! < need) taken += low[lo++]!;
+  let ties = need - taken; // candidates with low bits == lo to take, in order
+  for (let s = 0; s < views.length; s++) {
+    const w = words[s]!;
+    for (let q = candStart[s]!; q < candStart[s + 1]!; q++) {
+      const l = candLow[q]!;
+      if (l < lo || (l === lo && ties > 0)) {
+        if (l === lo) ties--;
+        const i = candPos[q]!;
+        w[i >>> 5]! |= 1 << (i & 31);
+        counts[s]!++;
+      }
+    }
+  }
+  return { words, counts };
+}
+
+/** The set bits of a bitset as ascending flat indices (`count` of them). Branch-free within a word. */
+export function indicesOfBits(words: Int32Array, count: number): Uint32Array {
+  const out = new Uint32Array(count + 32); // room for the unconditional stores
+  let k = 0;
+  for (let j = 0; j < words.length; j++) {
+    const x = words[j]!;
+    if (x === 0) continue;
+    const base = j << 5;
+    for (let b = 0; b < 32; b++) {
+      out[k] = base + b;
+      k += (x >>> b) & 1;
+    }
+  }
+  return out.subarray(0, count);
+}
+
+/** The k lowest |w| across weight arrays (magnitudeMasks): per array, the flat indices to prune, ascending. */
+export function pruneLowestMagnitude(weights: readonly Float32Array[], k: number, who = 'l1'): Uint32Array[] {
+  const { words, counts } = magnitudeMasks(weights, k, who);
+  return words.map((w, s) => indicesOfBits(w, counts[s]!));
+}

@@ -123,6 +123,34 @@ describe('unstructured strategy', () => {
       }
     }
     expect(maxPruned).toBeLessThanOrEqual(minKept);
+    // The l1 fast path (bitsets from the weight bits) and the scored streaming
+    // path (the same |w| scores through a criterion the strategy does not
+    // recognise) prune exactly the same weights.
+    const ctx = context();
+    ctx.state.set(CURRENT_CRITERION, { ...l1() });
+    const scored = masks(await planFor(model, { amount: 0.4, scope: 'global', keepFirst: false, keepLast: false }, ctx));
+    expect(scored.map((m) => m.prune)).toEqual(ms.map((m) => m.prune));
+  });
+
+  it('l1 plans keep each mask as a bitset and give prune as ascending Uint32Array indices, serializable and assignable', async () => {
+    const model = convModel(3);
+    for (const scope of ['layer', 'global'] as const) {
+      const plan = await planFor(model, { amount: 0.6, scope, keepFirst: false });
+      const ctx = context();
+      ctx.state.set(CURRENT_CRITERION, { ...l1() }); // scored path, plain arrays
+      const ref = masks(await planFor(model, { amount: 0.6, scope, keepFirst: false }, ctx));
+      const ms = masks(plan);
+      expect(ms.length).toBe(ref.length);
+      for (const [i, m] of ms.entries()) {
+        expect(m.prune).toBeInstanceOf(Uint32Array);
+        expect(Array.from(m.prune)).toEqual(Array.from(ref[i]!.prune));
+        expect(m).toEqual(ref[i]);
+      }
+      const back = deserializePlan(serializePlan(plan));
+      expect(masks(back).map((m) => Array.from(m.prune))).toEqual(ref.map((m) => Array.from(m.prune)));
+      ms[0]!.prune = Uint32Array.of(1, 2);
+      expect(Array.from(ms[0]!.prune)).toEqual([1, 2]);
+    }
   });
 
   it('maxLayerAmount caps a layer and re-solves the global threshold for the rest', async () => {

@@ -1,8 +1,15 @@
 import type { Command } from './types.js';
 
+/** Commands that read the whole built-in map (`builtins()`) get every plugin package loaded first. */
+const withBuiltins = async <T>(load: () => Promise<T>): Promise<T> => {
+  await (await import('../builtins.js')).loadBuiltins();
+  return load();
+};
+
 /**
  * Commands load on demand: `shears inspect` should not pay for onnxruntime,
- * image decoders or zod, which only some commands use.
+ * image decoders or zod, which only some commands use; `shears prune` loads
+ * only the plugin packages it names (loadBuiltins).
  */
 const LOADERS: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import('./inspect.js')).inspect,
@@ -11,10 +18,10 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   eval: async () => (await import('./eval.js')).evalCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
   compare: async () => (await import('./compare.js')).compareCommand,
-  run: async () => (await import('./run.js')).runCommand,
+  run: () => withBuiltins(async () => (await import('./run.js')).runCommand),
   finetune: async () => (await import('./finetune.js')).finetuneCommand,
   export: async () => (await import('./export.js')).exportCommand,
-  plugins: async () => (await import('./plugins.js')).pluginsCommand,
+  plugins: () => withBuiltins(async () => (await import('./plugins.js')).pluginsCommand),
   sensitivity: async () => (await import('./sensitivity.js')).sensitivityCommand,
   report: async () => (await import('./report.js')).reportCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,

@@ -1,10 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { CALIBRATION, CURRENT_CRITERION, pipeline, resolvePlugin, RunStager, serializePlan, ShearsError, StateBag, type CriterionPlugin, type Model, type PruningPlan, type StrategyPlugin } from '@shears/core';
 import { onnxWrite } from '@shears/onnx';
-import { onnxSparseWrite } from '@shears/prune-unstructured';
 import { createRuntime } from '@shears/runtime';
 import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
-import { builtins } from '../builtins.js';
+import { loadBuiltins } from '../builtins.js';
 import { pct, si } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
 import { loadModel, withFile } from '../load.js';
@@ -79,8 +78,12 @@ export const prune: Command = {
     const t0 = performance.now();
     const logger = createLogger(io);
     const model = await loadModel(file, { inputShapes: parseInputShapes(values['input-shape'] as string[] | undefined) });
+    // The strategy reads every weight anyway: load (align) them now, so the
+    // non-zero count runs over float32 arrays, not over misaligned bytes.
+    for (const v of model.graph.initializers.values()) if (v.constValue?.dtype === 'float32') void v.constValue.values;
     const before = await withFile(file, () => stats(model));
-    const map = builtins();
+    // Only the packages of the plugins named here load (not tfjs, LiteRT.js, the other strategies…).
+    const map = await loadBuiltins([strategyName, values.criterion as string | undefined]);
     const strategy = await resolvePlugin(strategyName, options, { builtins: map });
     if (strategy.kind !== 'strategy') throw new ShearsError('E_PLUGIN', `'${strategyName}' is a ${strategy.kind} plugin, not a strategy`, { plugin: strategyName, option: 'strategy' });
     const state = new StateBag();
@@ -91,7 +94,7 @@ export const prune: Command = {
     }
     if (values.calib) state.set(CALIBRATION, await datasetFor(model, values.calib as string));
     const p = pipeline(strategy as StrategyPlugin);
-    if (output && !dryRun) p.use(values['sparse-format'] ? onnxSparseWrite({ out: output }) : onnxWrite({ out: output }));
+    if (output && !dryRun) p.use(values['sparse-format'] ? (await import('@shears/prune-unstructured')).onnxSparseWrite({ out: output }) : onnxWrite({ out: output }));
     const result = await p.run(model, { logger, progress: createProgress(io), runtime: createRuntime(), dryRun, protect: [file], state, signal: io.signal });
     const plan = result.steps[0]!.plan!;
     if (values.plan) writePlan(values.plan as string, plan, file);
@@ -106,7 +109,7 @@ export const prune: Command = {
       after: pick(after),
       seconds: (performance.now() - t0) / 1000,
       // Of the weights the plan masked (the tensors it names), the fraction pruned: what --amount asks for.
-      achievedSparsity: maskedFraction(plan, result.model),
+      achievedSparsity: maskedFraction(plan, result.model, result.steps[0]!.details?.masked as Record<string, number> | undefined),
       // Zeros among all float parameters (biases, norms and layers left dense included).
       modelSparsity: 1 - after.nonzeroParams / Math.max(1, after.params),
       skipped: plan.skipped,
@@ -130,9 +133,10 @@ export const prune: Command = {
 };
 
 /** Pruned fraction of the weights named by the plan's mask actions (null without any). */
-function maskedFraction(plan: PruningPlan, model: Model): number | null {
-  const pruned = new Map<string, number>();
-  for (const a of plan.actions) if (a.type === 'mask') pruned.set(a.tensor, (pruned.get(a.tensor) ?? 0) + a.prune.length);
+function maskedFraction(plan: PruningPlan, model: Model, applied?: Record<string, number>): number | null {
+  // The applier's per-tensor counts when it ran (a mask action may build its index list on each read).
+  const pruned = new Map<string, number>(applied ? Object.entries(applied) : []);
+  if (!applied) for (const a of plan.actions) if (a.type === 'mask') pruned.set(a.tensor, (pruned.get(a.tensor) ?? 0) + a.prune.length);
   let weights = 0;
   let count = 0;
   for (const [name, n] of pruned) {

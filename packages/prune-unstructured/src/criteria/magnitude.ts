@@ -4,12 +4,21 @@ import { elementScratch, toGranularity } from '../layout.js';
 
 const l1Schema = z.object({}).strict();
 
+/**
+ * The l1 plugins made here: their element scores are exactly |w|, so the
+ * strategy may select straight from the weights' bits (no score arrays).
+ */
+const MAGNITUDE = new WeakSet<CriterionPlugin>();
+
+/** Whether `c` is this package's l1 (element scores = |w|, bit for bit). */
+export const isMagnitude = (c: CriterionPlugin): boolean => MAGNITUDE.has(c);
+
 /** |w|: magnitude pruning, as torch.nn.utils.prune.l1_unstructured. */
 export const l1 = definePluginFactory(
   { name: 'l1', kind: 'criterion', description: 'weight magnitude |w| (L1); channel scores sum |w|' },
   (options?: z.input<typeof l1Schema>): CriterionPlugin => {
     parseOptions('l1', l1Schema, options);
-    return definePlugin({
+    const plugin = definePlugin({
       name: 'l1',
       kind: 'criterion',
       version: '0.1.0',
@@ -25,6 +34,8 @@ export const l1 = definePluginFactory(
         return toGranularity(s, target);
       },
     });
+    MAGNITUDE.add(plugin);
+    return plugin;
   },
 );
 
