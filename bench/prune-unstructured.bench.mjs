@@ -8,7 +8,7 @@
 //  - SparseGPT on resnet18 with 128 calibration images (random:128): < 60 s.
 //
 //   pnpm build && node scripts/fixtures.mjs && node --expose-gc bench/prune-unstructured.bench.mjs
-//   (options: --skip-torch, --skip-sparsegpt)
+//   (options: --skip-torch, --skip-sparsegpt; env SHEARS_BENCH_MODEL, SHEARS_BENCH_PU, SHEARS_BENCH_CLI)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -28,8 +28,9 @@ if (!r50) {
 }
 const core = await import(dist('packages/core/dist/index.js'));
 const { readModelSync } = await import(dist('packages/onnx/dist/index.js'));
-const pu = await import(dist('packages/prune-unstructured/dist/index.js'));
-const bin = join(root, 'apps/cli/dist/bin.js');
+// SHEARS_BENCH_PU / SHEARS_BENCH_CLI: another build of the package / the CLI (say, the previous commit's), to compare in one run.
+const pu = await import(process.env.SHEARS_BENCH_PU ? pathToFileURL(process.env.SHEARS_BENCH_PU).href : dist('packages/prune-unstructured/dist/index.js'));
+const bin = process.env.SHEARS_BENCH_CLI ?? join(root, 'apps/cli/dist/bin.js');
 const dir = mkdtempSync(join(tmpdir(), 'shears-prune-bench-'));
 const size = statSync(r50).size;
 const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
@@ -92,25 +93,29 @@ console.log(`model: ${r50} (${mb(size)})\n`);
   const preload = join(dir, 'peak.cjs');
   writeFileSync(
     preload,
-    "process.on('exit', () => { const m = /VmHWM:\\s+(\\d+) kB/.exec(require('fs').readFileSync('/proc/self/status', 'utf8')); if (m) require('fs').writeSync(2, `\\nPEAK_RSS ${Number(m[1]) * 1024}\\n`); });\n",
+    "process.on('exit', () => { const m = /VmHWM:\\s+(\\d+) kB/.exec(require('fs').readFileSync('/proc/self/status', 'utf8')); const c = process.cpuUsage(); if (m) require('fs').writeSync(2, `\\nPEAK_RSS ${Number(m[1]) * 1024} CPU_MS ${(c.user + c.system) / 1000}\\n`); });\n",
   );
   const out = join(dir, 'out.onnx');
   const times = [];
   const peaks = [];
+  const cpus = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, ['-r', preload, bin, 'prune', r50, '-o', out, '--strategy', 'unstructured', '--amount', '0.5', '--scope', 'global', '--set', 'keepFirst=false', '--set', 'keepLast=false', '--quiet'], { encoding: 'utf8' });
     times.push(performance.now() - t0);
     if (r.status !== 0) throw new Error(`shears prune failed: ${r.stderr}`);
     peaks.push(Number(/PEAK_RSS (\d+)/.exec(r.stderr)?.[1] ?? NaN));
+    cpus.push(Number(/CPU_MS ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN));
   }
   const t = median(times);
   const peak = median(peaks);
   console.log(`\n| whole \`shears prune\` process (median of 3) | |\n| --- | ---: |`);
   console.log(`| wall time | ${s(t)} | goal ≤ 2 s: ${t <= 2000 ? 'met' : 'NOT met'}`);
+  console.log(`| (its CPU time, user + sys) | ${s(median(cpus))} |`);
   console.log(`| peak RSS | ${mb(peak)} = ${(peak / size).toFixed(2)}× the file | goal ≤ 3×: ${peak <= 3 * size ? 'met' : 'NOT met'}`);
   const base = spawnSync(process.execPath, ['-r', preload, '-e', '0'], { encoding: 'utf8' });
   console.log(`| (node baseline peak RSS) | ${mb(Number(/PEAK_RSS (\d+)/.exec(base.stderr)?.[1]))} |`);
+  console.log(`(machine load average now: ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
 }
 
 // 3. torch.nn.utils.prune.global_unstructured on torchvision resnet50, same run.
