@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { CALIBRATION, CURRENT_CRITERION, pipeline, resolvePlugin, RunStager, serializePlan, ShearsError, StateBag, type CriterionPlugin, type Model, type PruningPlan, type StrategyPlugin } from '@shears/core';
 import { onnxWrite } from '@shears/onnx';
-import { createRuntime } from '@shears/runtime';
 import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
 import { loadBuiltins } from '../builtins.js';
 import { pct, si } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
 import { loadModel, withFile } from '../load.js';
-import { datasetFor, stats } from './shared.js';
+import type { ModelRuntime } from '@shears/core';
+import { analyzeModel, inferShapes } from '@shears/core';
 import type { Command } from './types.js';
 
 /** Flags passed to the strategy as options (camelCased), when given. */
@@ -92,10 +92,10 @@ export const prune: Command = {
       if (crit.kind !== 'criterion') throw new ShearsError('E_PLUGIN', `'${values.criterion}' is a ${crit.kind} plugin, not a criterion`, { plugin: String(values.criterion), option: 'criterion' });
       state.set(CURRENT_CRITERION, crit as CriterionPlugin);
     }
-    if (values.calib) state.set(CALIBRATION, await datasetFor(model, values.calib as string));
+    if (values.calib) state.set(CALIBRATION, await (await import('./shared.js')).datasetFor(model, values.calib as string));
     const p = pipeline(strategy as StrategyPlugin);
     if (output && !dryRun) p.use(values['sparse-format'] ? (await import('@shears/prune-unstructured')).onnxSparseWrite({ out: output }) : onnxWrite({ out: output }));
-    const result = await p.run(model, { logger, progress: createProgress(io), runtime: createRuntime(), dryRun, protect: [file], state, signal: io.signal });
+    const result = await p.run(model, { logger, progress: createProgress(io), runtime: lazyRuntime(), dryRun, protect: [file], state, signal: io.signal });
     const plan = result.steps[0]!.plan!;
     if (values.plan) writePlan(values.plan as string, plan, file);
     const after = stats(result.model);
@@ -131,6 +131,25 @@ export const prune: Command = {
     out(io, dryRun ? `dry run: nothing written${values.plan ? `; plan in ${values.plan}` : ''}` : `wrote ${output} in ${report.seconds.toFixed(2)}s`);
   },
 };
+
+/** Params, non-zeros, MACs and bytes after (re-)inferring shapes (as shared.ts's, without its data and runtime imports). */
+function stats(model: Model) {
+  inferShapes(model);
+  const a = analyzeModel(model);
+  return { params: a.params, nonzeroParams: a.nonzeroParams, macs: a.macs, bytes: a.bytes, layers: a.layers };
+}
+
+/** The model runtime for plugins, with onnxruntime-node loaded only when one runs a model (magnitude pruning never does). */
+function lazyRuntime(): ModelRuntime {
+  let rt: Promise<ModelRuntime> | undefined;
+  return {
+    name: 'onnxruntime-node',
+    async run(model, feeds, opts) {
+      rt ??= import('@shears/runtime').then((m) => m.createRuntime());
+      return (await rt).run(model, feeds, opts);
+    },
+  };
+}
 
 /** Pruned fraction of the weights named by the plan's mask actions (null without any). */
 function maskedFraction(plan: PruningPlan, model: Model, applied?: Record<string, number>): number | null {
