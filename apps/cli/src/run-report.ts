@@ -21,9 +21,13 @@ export function runReportData(
   const after = outputs.find((v) => v.format === 'onnx');
   if (data.summary?.before && dense) Object.assign(data.summary.before, { accuracy: dense.accuracy, latencyMs: dense.latencyMs });
   if (data.summary?.after && after) Object.assign(data.summary.after, { accuracy: after.accuracy, latencyMs: after.latencyMs });
-  if (opts.variants.length) data.runs = opts.variants.map((v) => ({ name: v.name, accuracy: v.accuracy, macs: v.macs, latencyMs: v.latencyMs, bytes: v.bytes }));
+  // Latencies from another runtime or batch are not comparable: the name says which.
+  const same = (v: Variant) => v.runtime === dense?.runtime && v.batch === dense?.batch;
+  if (opts.variants.length)
+    data.runs = opts.variants.map((v) => ({ name: same(v) ? v.name : `${v.name} (${v.runtime}, batch ${v.batch ?? 1})`, accuracy: v.accuracy, macs: v.macs, latencyMs: v.latencyMs, bytes: v.bytes }));
   const sens = r.state.get(SENSITIVITY);
-  if (sens) data.sensitivity = sens.curves;
+  // Each curve starts from the unpruned baseline at amount 0.
+  if (sens) data.sensitivity = sens.curves.map((c) => ({ layer: c.layer, points: c.points.some((p) => p.amount === 0) ? c.points : [{ amount: 0, accuracy: sens.baseline }, ...c.points] }));
   const tfl = detailsOf(r, 'export-tflite');
   const trt = detailsOf(r, 'tensorrt-export');
   if (tfl || trt) {
