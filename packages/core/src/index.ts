@@ -8,3 +8,4 @@ export * from './shape/index.js';
 export * from './analysis/index.js';
 export * from './prune/index.js';
 export * from './structure/index.js';
+export * from './data/metrics.js';

@@ -1,4 +1,4 @@
-import { ShearsError, type Dataset } from '@shears/core';
+import { labelRank, ShearsError, type Dataset } from '@shears/core';
 import { loadLiteRtNode } from './litert.js';
 
 export interface TfliteEvalOptions {
@@ -63,11 +63,7 @@ export async function evaluateTflite(bytes: Uint8Array, data: Dataset, opts: Tfl
       const logits = await runChunk();
       const classes = logits.length / batch;
       for (let r = 0; r < rows; r++) {
-        // Top-1 as @shears/runtime counts it: no class scores strictly higher (ties favour the label).
-        const s = logits[r * classes + b.y[r]!]!;
-        let higher = 0;
-        for (let c = 0; c < classes; c++) if (logits[r * classes + c]! > s) higher++;
-        if (higher === 0) correct++;
+        if (labelRank(logits, r, classes, b.y[r]!) === 0) correct++;
       }
       done += rows;
       opts.onProgress?.(done, total);

@@ -70,7 +70,10 @@ export const exportTflite = definePluginFactory(
         let verify: VerifyResult | null = null;
         if (opts.verify) {
           ctx.signal.throwIfAborted?.();
+          const task = ctx.progress.start(`${NAME}: verify in LiteRT.js against onnxruntime`, 1);
           verify = await verifyTflite(model, conv, { runtime: ctx.runtime });
+          task.tick(1);
+          task.done(`max |Δ| ${verify.maxAbsDiff.toPrecision(3)}`);
           // float32: against the ONNX model; float16: against the ONNX model with the same
           // float16-rounded weights, so the check measures the exporter, not float16 itself.
           const tol = opts.tolerance ?? (opts.fp16 ? 1e-3 : 1e-4);

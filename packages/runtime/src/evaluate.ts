@@ -1,4 +1,4 @@
-import { ShearsError, type Model } from '@shears/core';
+import { labelRank, ShearsError, type Model } from '@shears/core';
 import type { Dataset } from '@shears/data';
 import { chunkBatch, primaryInput } from './feeds.js';
 import { Session, type RuntimeOptions } from './session.js';
@@ -35,7 +35,7 @@ export async function evaluate(model: Model, data: Dataset, opts: EvalOptions = 
         for (let r = 0; r < rows; r++) {
           const label = b.y[offset + r]!;
           if (label < 0 || label >= classes) throw new ShearsError('E_DATA', `${data.name}: label ${label} at sample ${samples} is outside the model's ${classes} classes`);
-          const rank = rankOf(scores, r * classes, classes, label);
+          const rank = labelRank(scores, r, classes, label);
           if (rank === 0) top1++;
           if (rank < 5) top5++;
           samples++;
@@ -48,12 +48,4 @@ export async function evaluate(model: Model, data: Dataset, opts: EvalOptions = 
   }
   if (samples === 0) throw new ShearsError('E_DATA', `${data.name}: dataset is empty`);
   return { accuracy: top1 / samples, top5: top5 / samples, samples };
-}
-
-/** How many classes score strictly higher than `label` (ties favour the label). */
-function rankOf(scores: Float32Array, base: number, classes: number, label: number): number {
-  const s = scores[base + label]!;
-  let rank = 0;
-  for (let c = 0; c < classes; c++) if (scores[base + c]! > s) rank++;
-  return rank;
 }

@@ -1,6 +1,6 @@
 // The one evaluation loop, shared by the worker threads and the in-process
 // path, so both count exactly the same samples in exactly the same way.
-import { ShearsError } from '@shears/core';
+import { labelRank, ShearsError } from '@shears/core';
 import { chunkBatch, Session } from '@shears/runtime';
 
 /** A labelled dataset held in memory (SharedArrayBuffer-backed when shared with workers). */
@@ -41,10 +41,7 @@ export async function countTop1(model: Uint8Array, input: InputSpec, data: EvalA
         for (let i = 0; i < r; i++) {
           const label = batch.y[offset + i]!;
           if (label < 0 || label >= classes) throw new ShearsError('E_DATA', `${data.name}: label ${label} at sample ${start + offset + i} is outside the model's ${classes} classes`);
-          const s = scores[i * classes + label]!;
-          let higher = false;
-          for (let c = 0; c < classes && !higher; c++) higher = scores[i * classes + c]! > s;
-          if (!higher) correct++;
+          if (labelRank(scores, i, classes, label) === 0) correct++;
         }
       }
     }
