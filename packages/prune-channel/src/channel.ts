@@ -10,6 +10,7 @@ import {
   type ChannelGroup,
   type Dataset,
   type Model,
+  type NamedTensor,
   type Node,
   type PlanAction,
   type PluginContext,
@@ -396,9 +397,43 @@ async function reconstruct(model: Model, todo: Stat[], graph: Graph, selection: 
     }
     if (cur.length) batches.push(cur);
   }
+  // Sequential passes re-run the model only from the activations the previous pass left valid: values it computed (or
+  // was fed) that no layer refit since then feeds are kept, for every calibration image, and fed to the next pass
+  // instead of recomputing the prefix up to them.
+  const caching = opts.mode === 'sequential' && !model.graph.nodes.some((n) => n.subgraphs().length > 0);
+  const prodOf = new Map<string, Node>();
+  for (const n of model.graph.nodes) for (const o of n.outputs) if (o.name) prodOf.set(o.name, n);
+  const affectedBy = (refit: Set<Node>): Set<Node> => {
+    const a = new Set<Node>();
+    for (const n of model.graph.nodes) if (refit.has(n) || n.inputs.some((v) => v?.producer && a.has(v.producer))) a.add(n);
+    return a;
+  };
+  const walk = (names: string[], availPrev: Set<string>, affected: Set<Node>) => {
+    const cut = new Set<string>();
+    const avail = new Set<string>();
+    const seen = new Set<Node>();
+    const visit = (u: string): void => {
+      const p = prodOf.get(u);
+      if (!p) return;
+      if (availPrev.has(u) && !affected.has(p)) {
+        cut.add(u);
+        avail.add(u);
+        return;
+      }
+      if (seen.has(p)) return;
+      seen.add(p);
+      for (const o of p.outputs) if (o.name) avail.add(o.name);
+      for (const v of p.inputs) if (v) visit(v.name);
+    };
+    for (const n of names) visit(n);
+    return { cut, avail };
+  };
+  let availPrev = new Set<string>();
+  let cache = new Map<string, NamedTensor[]>();
+  let refitLast = new Set<Node>();
   const mm = new MatMul();
   try {
-    for (const batch of batches) {
+    for (const [bi, batch] of batches.entries()) {
       const jobs = batch.map((s) => {
         const removed = removedFeatures(s, graph, selection);
         const kept = Int32Array.from([...removed.keys()].filter((f) => !removed[f]));
@@ -415,7 +450,17 @@ async function reconstruct(model: Model, todo: Stat[], graph: Graph, selection: 
       });
       const passJobs = jobs.filter((j) => j.pass);
       const names = [...new Set(passJobs.map((j) => j.s.c.input.name))];
-      if (passJobs.length) await forEachBatch(working, names, data, samples, opts.batchSize, ctx, `${NAME}: reconstruction (${passJobs.map((j) => j.s.c.node.label).join(', ')})`, (out, rows, image0) => {
+      let cutOpts: { cut?: Map<string, NamedTensor[]>; keep?: string[] } = {};
+      let plan: ReturnType<typeof walk> | undefined;
+      if (caching && passJobs.length) {
+        // Valid: not downstream of the layers refit since the previous pass (earlier refits were in its weights).
+        plan = walk(names, availPrev, affectedBy(refitLast));
+        const next = batches[bi + 1];
+        const keep = next ? [...walk([...new Set(next.map((s) => s.c.input.name))], plan.avail, affectedBy(new Set(batch.map((s) => s.c.node)))).cut] : [];
+        cutOpts = { cut: new Map([...plan.cut].map((n) => [n, cache.get(n)!])), keep };
+      }
+      refitLast = new Set(batch.map((s) => s.c.node));
+      const kept = !passJobs.length ? new Map<string, NamedTensor[]>() : await forEachBatch(working, names, data, samples, opts.batchSize, ctx, `${NAME}: reconstruction (${passJobs.map((j) => j.s.c.node.label).join(', ')})`, (out, rows, image0) => {
         for (const j of passJobs) {
           const c = j.s.c;
           const xt = out[c.input.name]!;
@@ -431,7 +476,9 @@ async function reconstruct(model: Model, todo: Stat[], graph: Graph, selection: 
             }
           }
         }
-      });
+      }, cutOpts);
+      cache = kept;
+      availPrev = plan?.avail ?? new Set();
       for (const j of jobs) {
         const c = j.s.c;
         const O = c.O;

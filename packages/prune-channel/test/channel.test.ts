@@ -4,6 +4,7 @@ import { randomDataset } from '@shears/data';
 import { Session } from '@shears/runtime';
 import { describe, expect, it } from 'vitest';
 import { redundantModel as redundant, residualModel } from './model.js';
+import { captureModel } from '../src/calibrate.js';
 import { MatMul } from '../src/matmul.js';
 import { channelPruning, cholesky, cholSolve, cholSolveBlocked, choleskyBlocked, NO_CALIBRATION, type ChannelOptions, type GroupReport, type LayerReport, type NotRefitReport } from '../src/index.js';
 
@@ -147,6 +148,24 @@ describe('channel strategy', () => {
     const plain = cloneModel(model);
     applyPlan(plain, await channelPruning({ amount: 0.5, roundTo: 1, reconstruct: false }).plan(model, ctxWith(32, [3, 8, 8])));
     expect(err).toBeLessThan(await relError(model, plain, [1, 3, 8, 8]));
+  });
+
+  it('capture with a cut: an activation fed instead of computed gives the same outputs (sequential passes reuse them)', async () => {
+    const model = redundant();
+    const input = { dims: [1, 3, 10, 10], data: seededFloats(300, 5) };
+    const full = await Session.create(captureModel(model, ['r1', 'y']), { threads: 1 });
+    const cut = captureModel(model, ['y'], new Set(['r1']));
+    expect(cut.graph.nodes.map((n) => n.name)).toEqual(['conv2']);
+    expect(cut.graph.inputs.map((v) => v.name)).toContain('r1');
+    const part = await Session.create(cut, { threads: 1 });
+    try {
+      const a = await full.run({ input });
+      const b = await part.run({ input, r1: a.r1! });
+      expect(Array.from(b.y!.data as Float32Array)).toEqual(Array.from(a.y!.data as Float32Array));
+    } finally {
+      await full.release();
+      await part.release();
+    }
   });
 
   it('grouped conv consumer (groupedConv divisible): not refit, its group left unpruned, listed in notRefit and skipped', async () => {
