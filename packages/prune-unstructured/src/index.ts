@@ -1,6 +1,6 @@
 // @shears/prune-unstructured: unstructured and N:M weight pruning for any
 // ONNX model, with magnitude, random, Wanda and SparseGPT criteria.
-export { unstructuredPruning, unstructured, type UnstructuredOptions } from './strategy.js';
+export { unstructuredPruning, unstructured, bitsetMaskAction, type UnstructuredOptions } from './strategy.js';
 export { l1, random } from './criteria/magnitude.js';
 export { wanda, type WandaOptions } from './criteria/wanda.js';
 export { sparsegpt, sparsegptSweep, type SparseGPTOptions } from './criteria/sparsegpt.js';
