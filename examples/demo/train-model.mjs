@@ -30,7 +30,7 @@ const epochs = Number(arg('epochs', '6'));
 const limit = arg('limit') ? Number(arg('limit')) : undefined;
 const widths = arg('widths', '32,64,64,128').split(',').map(Number);
 const VAL_SIZE = Number(arg('val', '2000'));
-const TRAIN_SUBSET = Number(arg('train-subset', '6000'));
+const TRAIN_SUBSET = Number(arg('train-subset', '10000'));
 
 // Seeded Gaussian init (He), so the run is reproducible.
 let s = 7;

@@ -26,7 +26,7 @@ export interface Variant {
   macs: number;
   /** File size. */
   bytes: number;
-  /** Median latency of one batch of `batch` samples in `runtime`. */
+  /** Median latency of one batch of `batch` samples in `runtime` (ONNX: median of 5 interleaved rounds). */
   latencyMs?: number;
   batch?: number;
   runtime: 'onnxruntime' | 'litert';
@@ -60,6 +60,7 @@ export async function measureVariants(
   opts: { progress: ProgressReporter; signal?: AbortSignal; tfliteSource?: Model },
 ): Promise<Variant[]> {
   const out: Variant[] = [];
+  const timed: { row: Variant; model: Model; feeds: Awaited<ReturnType<typeof realFeeds>> }[] = [];
   const batch = cfg.bench?.batch ?? 1;
   const runs = cfg.bench?.runs ?? 30;
   const total = Math.min(data.size, cfg.limit ?? data.size);
@@ -97,8 +98,6 @@ export async function measureVariants(
     const a = analyzeModel(model);
     const e = await evaluate(model, data, { limit: cfg.limit, onProgress, threads: cfg.bench?.threads });
     task.done(`${(100 * e.accuracy).toFixed(2)}%`);
-    const feeds = await realFeeds(model, data, batch);
-    const b = await bench(model, { feeds, runs, warmup: cfg.bench?.warmup, threads: cfg.bench?.threads });
     out.push({
       name,
       file,
@@ -109,12 +108,31 @@ export async function measureVariants(
       nonzeroParams: a.nonzeroParams,
       macs: a.macs,
       bytes,
-      latencyMs: b.latencyMs.median,
       batch,
       runtime: 'onnxruntime',
     });
+    timed.push({ row: out.at(-1)!, model, feeds: await realFeeds(model, data, batch) });
   }
+  // ONNX latencies in interleaved rounds (A B C, A B C, …), the median of
+  // round medians: a load change mid-way then hits every model alike.
+  const rounds = Math.min(ROUNDS, runs);
+  const perRound: number[][] = timed.map(() => []);
+  for (let k = 0; k < rounds; k++)
+    for (const [i, t] of timed.entries()) {
+      opts.signal?.throwIfAborted();
+      const b = await bench(t.model, { feeds: t.feeds, runs: Math.ceil(runs / rounds), warmup: cfg.bench?.warmup ?? 5, threads: cfg.bench?.threads });
+      perRound[i]!.push(b.latencyMs.median);
+    }
+  for (const [i, t] of timed.entries()) t.row.latencyMs = median(perRound[i]!);
   return out;
+}
+
+const ROUNDS = 5;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** A short display name for an output file of a step. */

@@ -1,6 +1,6 @@
 import type { Command } from './types.js';
 
-/** Commands that read the whole built-in map (`builtins()`) get every plugin package loaded first. */
+/** `shears plugins` reads the whole built-in map (`builtins()`): every plugin package loads first. */
 const withBuiltins = async <T>(load: () => Promise<T>): Promise<T> => {
   await (await import('../builtins.js')).loadBuiltins();
   return load();
@@ -18,7 +18,7 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   eval: async () => (await import('./eval.js')).evalCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
   compare: async () => (await import('./compare.js')).compareCommand,
-  run: () => withBuiltins(async () => (await import('./run.js')).runCommand),
+  run: async () => (await import('./run.js')).runCommand,
   finetune: async () => (await import('./finetune.js')).finetuneCommand,
   export: async () => (await import('./export.js')).exportCommand,
   plugins: () => withBuiltins(async () => (await import('./plugins.js')).pluginsCommand),

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { CALIBRATION, CURRENT_CRITERION, pipeline, resolvePlugin, RunStager, serializePlan, ShearsError, StateBag, type CriterionPlugin, type Model, type PruningPlan, type StrategyPlugin } from '@shears/core';
+import { CALIBRATION, CURRENT_CRITERION, pipeline, resolvePlugin, RunStager, samePath, serializePlan, ShearsError, StateBag, type CriterionPlugin, type Model, type PruningPlan, type StrategyPlugin } from '@shears/core';
 import { onnxWrite } from '@shears/onnx';
 import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
 import { loadBuiltins } from '../builtins.js';
@@ -41,6 +41,7 @@ export const prune: Command = {
     ['--no-reconstruct', 'channel strategy: only remove the chosen channels, do not refit the consumers by least squares'],
     ['--sparse-format', 'store pruned weights as ONNX sparse initializers where that is smaller (under 1/3 non-zero)'],
     ['--plan <file>', 'also write the pruning plan as JSON'],
+    ['--report <file.html>', 'also write an HTML report: before/after, per-layer sparsity and channels, the plan'],
     ['--dry-run', 'plan only; write nothing but --plan'],
     ['--input-shape <name:AxBxC>', 'static size for a dynamic input'],
   ],
@@ -65,6 +66,7 @@ export const prune: Command = {
     'no-reconstruct': { type: 'boolean' },
     'sparse-format': { type: 'boolean' },
     'input-shape': { type: 'string', multiple: true },
+    report: { type: 'string' },
   },
   async run(argv: string[], io: CliIO) {
     const { values, positionals } = parse('prune', argv, this.options);
@@ -74,6 +76,8 @@ export const prune: Command = {
     const output = values.output as string | undefined;
     const dryRun = Boolean(values['dry-run']);
     if (!output && !dryRun) throw new ShearsError('E_OPTION', 'prune: option -o/--output is required', { option: 'output' });
+    if (values.report && [file, output].some((f) => f && samePath(f, String(values.report))))
+      throw new ShearsError('E_IO', `${values.report}: refusing to write the report over an input file`, { file: String(values.report), option: 'report' });
     const options = strategyOptions(values, strategyName);
     const t0 = performance.now();
     const logger = createLogger(io);
@@ -98,6 +102,7 @@ export const prune: Command = {
     const result = await p.run(model, { logger, progress: createProgress(io), runtime: lazyRuntime(), dryRun, protect: [file], state, signal: io.signal });
     const plan = result.steps[0]!.plan!;
     if (values.plan) writePlan(values.plan as string, plan, file);
+    const reportFile = values.report && !dryRun ? await (await import('../run-report.js')).writeRunReport(String(values.report), result, { input: file, title: `shears prune ${file}`, protect: [output!] }) : null;
     const after = stats(result.model);
     const report = {
       input: file,
@@ -120,6 +125,7 @@ export const prune: Command = {
       ...(Array.isArray(plan.options?.layers) ? { reconstruction: plan.options.layers } : {}),
       // …and the consumers they could not refit (whose groups they left unpruned), with the reason.
       ...(Array.isArray(plan.options?.notRefit) ? { notRefit: plan.options.notRefit } : {}),
+      report: reportFile,
     };
     if (io.json) return printJson(io, report);
     const s = (x: typeof report.before) => `params ${si(x.params)}  non-zero ${si(x.nonzeroParams)}  MACs ${si(x.macs)}`;
@@ -129,6 +135,7 @@ export const prune: Command = {
     if (report.channels) out(io, `removed ${report.channels.channels} channels in ${report.channels.groups} groups (params ×${(report.after.params / Math.max(1, report.before.params)).toFixed(3)})`);
     for (const sk of plan.skipped) logger.info(`skipped ${sk.target}: ${sk.reason}`);
     out(io, dryRun ? `dry run: nothing written${values.plan ? `; plan in ${values.plan}` : ''}` : `wrote ${output} in ${report.seconds.toFixed(2)}s`);
+    if (reportFile) out(io, `report ${reportFile}`);
   },
 };
 

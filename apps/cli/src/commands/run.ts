@@ -3,7 +3,7 @@ import { loadRecipe, Pipeline, pipelineFromRecipe, samePath, ShearsError, type M
 import { onnxImport, readModel } from '@shears/onnx';
 import { createRuntime } from '@shears/runtime';
 import { needOne, parse } from '../args.js';
-import { builtins } from '../builtins.js';
+import { loadBuiltins } from '../builtins.js';
 import { bytes, pct, si, table } from '../format.js';
 import { bold, createLogger, dim, createProgress, out, printJson, type CliIO } from '../io.js';
 import { datasetFor } from './shared.js';
@@ -32,7 +32,8 @@ export const runCommand: Command = {
     // Relative paths in a recipe (data, outputs) are relative to the recipe, as its input is.
     process.chdir(recipe.baseDir);
     try {
-      const map = builtins();
+      // Only the packages of the plugins the recipe names load.
+      const map = await loadBuiltins(recipe.steps.map((st) => st.use));
       const p = await pipelineFromRecipe(recipe, { builtins: map });
       // Recipes may leave the importer implicit.
       const steps = p.plugins[0]?.kind === 'importer' ? p : new Pipeline().use(onnxImport({ inputShape: recipe.inputShape }), ...p.plugins);
@@ -44,7 +45,8 @@ export const runCommand: Command = {
       let evalData: Awaited<ReturnType<typeof datasetFor>> | undefined;
       if ((recipe.evaluate || reportPath) && !dryRun) dense = await readModel(recipe.input);
       if (recipe.evaluate && !dryRun) evalData = await datasetFor(dense!, resolve(recipe.evaluate.data));
-      const onStep = (i: number, n: number, pl: { name: string; kind: string }) => logger.info(dim(io, `step ${i + 1}/${n}: ${pl.name} (${pl.kind})`));
+      // Step announcements are for people; --json keeps stderr for warnings and errors.
+      const onStep = io.json ? undefined : (i: number, n: number, pl: { name: string; kind: string }) => logger.info(dim(io, `step ${i + 1}/${n}: ${pl.name} (${pl.kind})`));
       const r = await steps.run(recipe.input, { logger, progress, runtime: createRuntime(), dryRun, protect: [file], signal: io.signal, onStep });
       const seconds = (performance.now() - t0) / 1000;
 
