@@ -3,9 +3,10 @@
 // (sensitivity → filter pruning to 50% MACs → fine-tuning with distillation →
 // ONNX, TensorRT-ready ONNX and TFLite → evaluation and latency of each → HTML
 // report). Prints the before/after table and the report's path.
-//   node examples/demo/run.mjs [--out <dir>] [--epochs N] [--json]
+//   node examples/demo/run.mjs [--out <dir>] [--epochs N] [--backend wasm|node|cpu] [--json]
 // --out puts the outputs elsewhere (the recipe is copied there, pointing back
-// at the embedded model and data); --epochs shortens fine-tuning (CI runs 1).
+// at the embedded model and data); --epochs shortens fine-tuning (CI runs 1);
+// --backend picks the tfjs backend (default: tfjs-node when installed, else wasm).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,13 +32,15 @@ function shears(title, argv) {
 let recipe = join(here, 'recipe.yaml');
 const outDir = arg('out');
 const epochs = arg('epochs');
-if (outDir || epochs) {
+const backend = arg('backend');
+if (outDir || epochs || backend) {
   // A copy of the recipe in the output folder, with the inputs pointing back here.
   const dir = resolve(outDir ?? join(here, 'out'));
   mkdirSync(dir, { recursive: true });
   let text = readFileSync(recipe, 'utf8');
   for (const f of ['fmnist-cnn.onnx', 'val.npz', 'train.npz']) text = text.replaceAll(new RegExp(`(?<=[ :])${f.replace('.', '\\.')}(?=[ ,}\\n])`, 'g'), join(here, f));
   if (epochs) text = text.replace(/epochs: \d+/, `epochs: ${Number(epochs)}`);
+  if (backend) text = text.replace(/seed: 1 \}/, `seed: 1, backend: ${JSON.stringify(backend)} }`);
   recipe = join(dir, 'recipe.yaml');
   writeFileSync(recipe, text);
 }

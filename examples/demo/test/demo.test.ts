@@ -32,7 +32,7 @@ interface RunJson {
   report: string | null;
 }
 
-describe('pnpm demo (reduced: one fine-tuning epoch)', () => {
+describe('pnpm demo (reduced: one fine-tuning epoch, on the pure-JS wasm backend CI has)', () => {
   let run: RunJson;
   let out: string;
   const before = new Map<string, string>();
@@ -40,7 +40,7 @@ describe('pnpm demo (reduced: one fine-tuning epoch)', () => {
   beforeAll(() => {
     for (const f of inputs) before.set(f, sha(f));
     out = mkdtempSync(join(tmpdir(), 'shears-demo-'));
-    const r = spawnSync(process.execPath, [join(here, 'run.mjs'), '--out', out, '--epochs', '1', '--json'], { encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(process.execPath, [join(here, 'run.mjs'), '--out', out, '--epochs', '1', '--backend', 'wasm', '--json'], { encoding: 'utf8', timeout: 600_000 });
     if (r.status !== 0) throw new Error(`demo failed (${r.status}): ${r.stderr.split('\n').slice(-5).join('\n')}`);
     run = JSON.parse(r.stdout);
   }, 600_000);

@@ -111,8 +111,11 @@ export function bitsetMaskAction(tensor: string, layer: string, words: Int32Arra
     get: (): Uint32Array => indicesOfBits(words, count),
     set(this: MaskAction, v: Uint32Array) {
       Object.defineProperty(this, 'prune', { value: v, writable: true, enumerable: true, configurable: true });
+      delete this.bits;
     },
   });
+  // The applier walks the bits directly (no index list); not serialized.
+  Object.defineProperty(action, 'bits', { value: words, enumerable: false, configurable: true, writable: true });
   action.layer = layer;
   return action;
 }

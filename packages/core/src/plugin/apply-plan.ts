@@ -28,15 +28,9 @@ export function applyPlan(model: Model, plan: PruningPlan, opts: ApplyOptions = 
       const v = floatInitializer(model, action.tensor, plan.strategy);
       const data = v.constValue!.values as Float32Array;
       const mask = v.mask ?? (v.mask = new Uint8Array(data.length).fill(1));
-      const idx = action.prune;
-      for (let i = 0; i < idx.length; i++) {
-        const k = idx[i]!;
-        if (k >= data.length) throw new ShearsError('E_PLUGIN', `${plan.strategy}: plan prunes index ${k} of ${action.tensor}, which has ${data.length} elements`, { plugin: plan.strategy });
-        data[k] = 0;
-        mask[k] = 0;
-      }
-      masked[action.tensor] = (masked[action.tensor] ?? 0) + idx.length;
-      modified ||= idx.length > 0;
+      const n = action.bits ? applyBits(action.bits, data, mask, action.tensor, plan.strategy) : applyIndices(action.prune, data, mask, action.tensor, plan.strategy);
+      masked[action.tensor] = (masked[action.tensor] ?? 0) + n;
+      modified ||= n > 0;
     } else if (action.type === 'set-tensor') {
       const v = floatInitializer(model, action.tensor, plan.strategy);
       const data = v.constValue!.values as Float32Array;
@@ -61,4 +55,35 @@ function floatInitializer(model: Model, name: string, plugin: string): Value {
   if (!v?.constValue) throw new ShearsError('E_PLUGIN', `${plugin}: plan names tensor ${name}, which is not an initializer`, { plugin });
   if (v.constValue.dtype !== 'float32') throw new ShearsError('E_DTYPE', `${plugin}: tensor ${name} is ${v.constValue.dtype}; only float32 weights can be pruned`, { plugin });
   return v;
+}
+
+const outOfRange = (strategy: string, k: number, tensor: string, n: number) =>
+  new ShearsError('E_PLUGIN', `${strategy}: plan prunes index ${k} of ${tensor}, which has ${n} elements`, { plugin: strategy });
+
+function applyIndices(idx: Uint32Array, data: Float32Array, mask: Uint8Array, tensor: string, strategy: string): number {
+  for (let i = 0; i < idx.length; i++) {
+    const k = idx[i]!;
+    if (k >= data.length) throw outOfRange(strategy, k, tensor, data.length);
+    data[k] = 0;
+    mask[k] = 0;
+  }
+  return idx.length;
+}
+
+/** Zero the elements whose bits are set; returns how many. */
+function applyBits(bits: Int32Array, data: Float32Array, mask: Uint8Array, tensor: string, strategy: string): number {
+  let n = 0;
+  for (let w = 0; w < bits.length; w++) {
+    let word = bits[w]!;
+    while (word !== 0) {
+      const b = 31 - Math.clz32(word & -word); // lowest set bit
+      word &= word - 1;
+      const k = (w << 5) + b;
+      if (k >= data.length) throw outOfRange(strategy, k, tensor, data.length);
+      data[k] = 0;
+      mask[k] = 0;
+      n++;
+    }
+  }
+  return n;
 }

@@ -23,6 +23,13 @@ export interface MaskAction {
   tensor: string;
   /** Flat indices of the elements to zero, ascending. */
   prune: Uint32Array;
+  /**
+   * Optionally the same set as a bitset (bit i of word i >> 5 = element i),
+   * which the applier walks instead of `prune` so a large plan never
+   * materializes its index lists. Strategies that set it keep it out of
+   * serialization (non-enumerable); `prune` stays the source of truth.
+   */
+  bits?: Int32Array;
   /** Scores used, for reports (optional, can be large). */
   layer?: string;
 }
