@@ -45,7 +45,7 @@ export function runReportData(
     const n = opts.variants[0]?.samples;
     notes.push(`Accuracy: top-1 on ${opts.evaluate.data}${n ? ` (${n} samples)` : ''}.`);
     notes.push(
-      `Latency: median of ${b?.runs ?? 30} runs of one batch of ${b?.batch ?? 1} real samples; ONNX in onnxruntime-node (${b?.threads ? `${b.threads} threads` : 'all cores'}), .tflite in LiteRT.js (XNNPACK, one thread, its static batch).`,
+      `Latency of one batch of ${b?.batch ?? 1} real samples: ONNX in onnxruntime-node (${b?.threads ? `${b.threads} thread${b.threads > 1 ? 's' : ''}` : 'all cores'}), the median of 5 interleaved rounds over the models, ${b?.runs ?? 30} runs in all; .tflite in LiteRT.js (XNNPACK, one thread, its static batch), the median of ${b?.runs ?? 30} runs.`,
     );
   }
   if (sens) notes.push(`Sensitivity: each ${sens.strategy === 'filter' ? 'channel group' : 'layer'} pruned alone; baseline ${(100 * sens.baseline).toFixed(2)}% on ${sens.samples} samples, tolerance ${(100 * sens.tolerance).toFixed(1)} points.`);
