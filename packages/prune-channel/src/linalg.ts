@@ -40,10 +40,19 @@ export function cholesky(G: Float64Array, n: number): boolean {
 
 /** Solve L Lᵀ X = B in place for B (n×m row-major, m right-hand sides), L from cholesky(). */
 export function cholSolve(L: Float64Array, n: number, B: Float64Array, m: number): void {
-  for (let i = 0; i < n; i++) {
+  forwardRows(L, n, B, m, 0, n);
+  backwardRows(L, n, B, m, 0, n);
+}
+
+/**
+ * Forward substitution L y = b for rows r0..r1-1, using L's columns r0..i-1
+ * only (columns before r0 already subtracted by the caller).
+ */
+function forwardRows(L: Float64Array, n: number, B: Float64Array, m: number, r0: number, r1: number): void {
+  for (let i = r0; i < r1; i++) {
     const ri = i * n;
     const bi = i * m;
-    for (let k = 0; k < i; k++) {
+    for (let k = r0; k < i; k++) {
       const l = L[ri + k]!;
       if (l === 0) continue;
       const bk = k * m;
@@ -52,9 +61,13 @@ export function cholSolve(L: Float64Array, n: number, B: Float64Array, m: number
     const d = L[ri + i]!;
     for (let c = 0; c < m; c++) B[bi + c] /= d;
   }
-  for (let i = n - 1; i >= 0; i--) {
+}
+
+/** Backward substitution Lᵀ x = y for rows r1-1..r0, using L's rows i+1..r1-1 only (the rest already subtracted). */
+function backwardRows(L: Float64Array, n: number, B: Float64Array, m: number, r0: number, r1: number): void {
+  for (let i = r1 - 1; i >= r0; i--) {
     const bi = i * m;
-    for (let k = i + 1; k < n; k++) {
+    for (let k = i + 1; k < r1; k++) {
       const l = L[k * n + i]!;
       if (l === 0) continue;
       const bk = k * m;
@@ -135,18 +148,7 @@ export async function cholSolveBlocked(L: Float64Array, n: number, B: Float64Arr
       const P = await mul(block(L, n, r0, r1, 0, r0), [r1 - r0, r0], B.subarray(0, r0 * m), [r0, m]);
       for (let i = 0; i < P.length; i++) B[r0 * m + i] -= P[i]!;
     }
-    for (let i = r0; i < r1; i++) {
-      const ri = i * n;
-      const bi = i * m;
-      for (let k = r0; k < i; k++) {
-        const l = L[ri + k]!;
-        if (l === 0) continue;
-        const bk = k * m;
-        for (let c = 0; c < m; c++) B[bi + c] -= l * B[bk + c]!;
-      }
-      const d = L[ri + i]!;
-      for (let c = 0; c < m; c++) B[bi + c] /= d;
-    }
+    forwardRows(L, n, B, m, r0, r1);
   }
   // Backward: Lᵀ x = y.
   for (const r0 of starts.reverse()) {
@@ -155,17 +157,7 @@ export async function cholSolveBlocked(L: Float64Array, n: number, B: Float64Arr
       const P = await mul(block(L, n, r1, n, r0, r1), [n - r1, r1 - r0], B.subarray(r1 * m, n * m), [n - r1, m], true, false);
       for (let i = 0; i < P.length; i++) B[r0 * m + i] -= P[i]!;
     }
-    for (let i = r1 - 1; i >= r0; i--) {
-      const bi = i * m;
-      for (let k = i + 1; k < r1; k++) {
-        const l = L[k * n + i]!;
-        if (l === 0) continue;
-        const bk = k * m;
-        for (let c = 0; c < m; c++) B[bi + c] -= l * B[bk + c]!;
-      }
-      const d = L[i * n + i]!;
-      for (let c = 0; c < m; c++) B[bi + c] /= d;
-    }
+    backwardRows(L, n, B, m, r0, r1);
   }
 }
 
