@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { analyzeModel, ShearsError, type Model, type ProgressReporter } from '@shears/core';
+import { analyzeModel, quantile, ShearsError, type Model, type ProgressReporter } from '@shears/core';
 import type { Dataset } from '@shears/data';
 import { readModel } from '@shears/onnx';
 import { bench, evaluate, primaryInput } from '@shears/runtime';
@@ -123,17 +123,11 @@ export async function measureVariants(
       const b = await bench(t.model, { feeds: t.feeds, runs: Math.ceil(runs / rounds), warmup: cfg.bench?.warmup ?? 5, threads: cfg.bench?.threads });
       perRound[i]!.push(b.latencyMs.median);
     }
-  for (const [i, t] of timed.entries()) t.row.latencyMs = median(perRound[i]!);
+  for (const [i, t] of timed.entries()) t.row.latencyMs = quantile(perRound[i]!.sort((a, b) => a - b), 0.5);
   return out;
 }
 
 const ROUNDS = 5;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** A short display name for an output file of a step. */
 export function variantName(plugin: string, file: string): string {

@@ -9,3 +9,4 @@ export * from './analysis/index.js';
 export * from './prune/index.js';
 export * from './structure/index.js';
 export * from './data/metrics.js';
+export * from './data/random.js';

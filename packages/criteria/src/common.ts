@@ -1,5 +1,5 @@
 // Shared pieces of the criteria: per-slice norms, group aggregation, normalization.
-import { float32Source, type ChannelGroup, type GroupMember, type MemberRole, type ScoreTarget, type Tensor } from '@shears/core';
+import { float32Source, mulberry32, type ChannelGroup, type GroupMember, type MemberRole, type ScoreTarget, type Tensor } from '@shears/core';
 import { z } from 'zod';
 
 export const normalizeSchema = z.enum(['mean', 'max', 'sum', 'none']);
@@ -134,14 +134,5 @@ export function hash(s: string, seed: number): number {
   return h;
 }
 
-/** mulberry32 stream in [0, 1). */
-export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded stream in [0, 1) (core's mulberry32). */
+export const uniform: (seed: number) => () => number = mulberry32;

@@ -1,4 +1,5 @@
 /** Small seeded PRNGs: deterministic across platforms and Node versions. */
+import { mulberry32 } from '@shears/core';
 
 /** Mix a 32-bit value (the splitmix32 / murmur3 finalizer). */
 export function mix32(x: number): number {
@@ -17,17 +18,7 @@ export function seed32(seed: number): number {
   return mix32(lo ^ mix32(hi + 0x9e3779b9));
 }
 
-/** mulberry32: uniform floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Fill `out` with standard normal values (Box-Muller) from a uniform source. */
 export function fillNormal(out: Float32Array, rand: () => number, start = 0, end = out.length): void {

@@ -1,4 +1,4 @@
-import { labelRank, ShearsError, type Dataset } from '@shears/core';
+import { labelRank, quantile, ShearsError, type Dataset } from '@shears/core';
 import { loadLiteRtNode } from './litert.js';
 
 export interface TfliteEvalOptions {
@@ -79,7 +79,7 @@ export async function evaluateTflite(bytes: Uint8Array, data: Dataset, opts: Tfl
         times.push(performance.now() - t0);
       }
       times.sort((a, b) => a - b);
-      result.latencyMs = { median: times[Math.floor((runs - 1) / 2)]! / 2 + times[Math.ceil((runs - 1) / 2)]! / 2, p90: times[Math.min(runs - 1, Math.round(0.9 * (runs - 1)))]! };
+      result.latencyMs = { median: quantile(times, 0.5), p90: quantile(times, 0.9) };
     }
     return result;
   } finally {

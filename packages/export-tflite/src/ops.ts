@@ -1,4 +1,4 @@
-import type { Node, Value } from '@shears/core';
+import { sliceRange, type Node, type Value } from '@shears/core';
 import { ACTIVATION_CODE, bytesOf, tflType, type Converter, type Slot } from './converter.js';
 import { flattenFeatureOrder, identity, invert, lazyTranspose, physicalAxis, physicalShape, planReshape, samePerm, type LazyFloats } from './layout.js';
 import { MirrorPadMode, Padding, type ActivationName, type OpName, type OptionsName } from './schema.js';
@@ -28,19 +28,6 @@ const NHWC = [0, 2, 3, 1];
 
 // ---------------------------------------------------------------- helpers
 
-/** ONNX Slice bounds on one axis, clamped as the spec says: first index, step and count. */
-function sliceRange(dim: number, start: number, end: number, step: number): { start: number; step: number; count: number } {
-  if (start < 0) start += dim;
-  if (end < 0) end += dim;
-  if (step > 0) {
-    start = Math.min(Math.max(start, 0), dim);
-    end = Math.min(Math.max(end, 0), dim);
-    return { start, step, count: Math.max(0, Math.ceil((end - start) / step)) };
-  }
-  start = Math.min(Math.max(start, 0), dim - 1);
-  end = Math.min(Math.max(end, -1), dim - 1);
-  return { start, step, count: Math.max(0, Math.ceil((start - end) / -step)) };
-}
 
 function ints(node: Node, name: string, fallback: number[]): number[] {
   return node.attrInts(name) ?? fallback;

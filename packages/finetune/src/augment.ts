@@ -1,4 +1,5 @@
 /** Image augmentation on NCHW float batches, in JavaScript (cheap next to a training step). */
+import { mulberry32 } from '@shears/core';
 export interface AugmentOptions {
   /** Random horizontal flip with probability 0.5. */
   flip?: boolean;
@@ -6,17 +7,8 @@ export interface AugmentOptions {
   crop?: number;
 }
 
-/** mulberry32: a small seeded generator, so augmented runs repeat. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (core's mulberry32), so augmented runs repeat. */
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** Augment a batch [N, C, H, W] (a new array; the input is not changed). */
 export function augmentBatch(x: Float32Array, dims: readonly number[], opts: AugmentOptions, random: () => number): Float32Array {

@@ -1,4 +1,4 @@
-import { isStaticShape, ShearsError, type Model, type NamedTensor } from '@shears/core';
+import { isStaticShape, quantile, ShearsError, type Model, type NamedTensor } from '@shears/core';
 import { Session, type RuntimeOptions } from './session.js';
 
 export interface BenchOptions extends RuntimeOptions {
@@ -14,13 +14,7 @@ export interface BenchResult {
   threads: number;
 }
 
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
+export { quantile };
 
 /** Random feeds for every graph input (float32 normal, int64 zeros); shapes must be static. */
 export function randomFeeds(model: Model, seed = 1): Record<string, NamedTensor> {

@@ -1,3 +1,12 @@
+/** The q-quantile of ascending `sorted` values, interpolating linearly (NaN when empty). */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
 /**
  * How many classes of row `row` score strictly higher than `label`: 0 means
  * top-1, < 5 top-5. Ties favour the label, so every evaluator in Shears

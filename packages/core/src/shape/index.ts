@@ -1,5 +1,6 @@
 export { inferShapes, type InferOptions, type InferResult, type ShapeIssue } from './infer.js';
 export { foldConstants, type FoldOptions, type FoldReport } from './fold.js';
+export { sliceRange, type SliceRange } from './kernels.js';
 export { dynamicInputs, applyInputShapes, batchOnlyShapes, runtimeInputs, type DynamicInput } from './inputs.js';
 export { broadcastShapes, broadcastDim } from './broadcast.js';
 export { dimProduct, reshapeTarget, ShapeConflict } from './dims.js';
