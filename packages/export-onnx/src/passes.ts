@@ -33,7 +33,7 @@ export const stripTrainingPass: DeployPass<z.ZodObject<{}>> = {
   apply(model) {
     const g = model.graph;
     let masks = 0;
-    for (const v of g.initializers.values()) if (v.mask) (v.mask = undefined), masks++;
+    for (const v of g.initializers.values()) if (v.hasMask) (v.mask = undefined), masks++;
     const trainingInfo = model.trainingInfo.length;
     model.trainingInfo = [];
     let nodes = 0;

@@ -15,6 +15,12 @@ export interface DecodeOptions {
   fileName?: string;
   /** Read external data now, so a missing file fails here rather than on first use (default true). */
   loadExternal?: boolean;
+  /**
+   * The caller hands `bytes` over (readModel does): misaligned tensor data is
+   * then moved within `bytes` on first read instead of copied, so `bytes` no
+   * longer holds the original file afterwards. Default false.
+   */
+  ownsBytes?: boolean;
 }
 
 function opsets(list: onnx.IOperatorSetIdProto[] | null | undefined, owner: () => object): Map<string, number> {
@@ -60,11 +66,11 @@ function decodeFunction(f: onnx.FunctionProto, graphs: GraphDecoder): ModelFunct
   return fn;
 }
 
-function convert(bytes: Uint8Array, m: onnx.ModelProto, file: string, baseDir: string): { model: Model; external: Tensor[] } {
+function convert(bytes: Uint8Array, m: onnx.ModelProto, file: string, baseDir: string, owned: boolean): { model: Model; external: Tensor[] } {
   if (!m.graph) throw parseError(file, 'no graph; is this an ONNX model file?');
   const unknowns = checkUnknowns(m, 'ModelProto');
   const external: Tensor[] = [];
-  const graphs = new GraphDecoder({ file, baseDir, external });
+  const graphs = new GraphDecoder({ file, baseDir, external, ...(owned ? { owned: bytes.buffer } : {}) });
   const model = new Model();
   model.opsetImports = opsets(m.opset_import, () => model);
   model.irVersion = has(m, 'ir_version') ? int64ToNumber(m.ir_version) : 0;
@@ -103,7 +109,7 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model 
   let model: Model;
   let external: Tensor[];
   try {
-    ({ model, external } = convert(bytes, msg, file, opts.baseDir ?? process.cwd()));
+    ({ model, external } = convert(bytes, msg, file, opts.baseDir ?? process.cwd(), opts.ownsBytes ?? false));
   } catch (e) {
     throw e instanceof DecodeError ? parseError(file, e.message) : asParseError(file, e);
   }

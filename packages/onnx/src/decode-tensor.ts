@@ -4,6 +4,7 @@ import { DecodeError, quote } from './errors.js';
 import { readExternalData } from './external-data.js';
 import { checkUnknowns, has, type onnx, type TensorMsg } from './proto.js';
 import { explicitEmptyName, rawSources, unknownFields } from './side-tables.js';
+import { varintSize } from './wire.js';
 
 export interface TensorContext {
   /** Model file name for messages. */
@@ -12,6 +13,31 @@ export interface TensorContext {
   baseDir: string;
   /** Tensors with external data, for eager loading. */
   external: Tensor[];
+  /**
+   * The input buffer when the decoder owns it (readModel): misaligned raw
+   * data is then moved in place on first read instead of copied.
+   */
+  owned?: ArrayBufferLike;
+}
+
+const RAW_DATA_TAG = (9 << 3) | 2; // TensorProto.raw_data, length-delimited
+
+/**
+ * A typed view of misaligned raw_data without a copy: shifts the bytes back
+ * by (offset mod element size) over the field's own tag and length prefix,
+ * which nothing reads again once the model is decoded. A fresh copy costs a
+ * page fault per 4 KiB (the slowest part of loading a big model); the move
+ * stays within pages already read. Falls back to a copy when the prefix is
+ * shorter than the shift or not the one expected.
+ */
+function alignInPlace(dtype: DType, raw: Uint8Array, owned: ArrayBufferLike | undefined): TypedArray {
+  const bpe = storageOf(dtype)?.ctor.BYTES_PER_ELEMENT ?? 1;
+  const shift = raw.byteOffset % bpe;
+  const prefix = 1 + varintSize(raw.length);
+  if (shift === 0 || raw.buffer !== owned || shift > prefix || raw.byteOffset < prefix || new Uint8Array(raw.buffer, raw.byteOffset - prefix, 1)[0] !== RAW_DATA_TAG) return viewBytes(dtype, raw);
+  const field = new Uint8Array(raw.buffer, raw.byteOffset - shift, shift + raw.length);
+  field.copyWithin(0, shift);
+  return viewBytes(dtype, field.subarray(0, raw.length));
 }
 
 
@@ -175,7 +201,8 @@ export function decodeTensor(m: TensorMsg, ctx: TensorContext): Tensor {
     if (raw.byteOffset % bpe === 0) return keep(new Tensor({ ...common, storage: 'raw', data: viewBytes(dtype, raw) }));
     // Misaligned for a typed view: copy only if someone reads the data; the
     // writer streams the original bytes of tensors nobody touched.
-    const t = new Tensor({ ...common, storage: 'raw', raw, load: () => viewBytes(dtype, raw) });
+    const owned = ctx.owned;
+    const t = new Tensor({ ...common, storage: 'raw', raw, load: () => alignInPlace(dtype, raw, owned) });
     rawSources.set(t, raw);
     return keep(t);
   }

@@ -13,7 +13,7 @@ export interface ReadOptions {
 
 function finish(bytes: Uint8Array, path: string, opts: ReadOptions): Model {
   const abs = resolve(path);
-  const model = decodeModel(bytes, { baseDir: dirname(abs), fileName: path, loadExternal: opts.loadExternal ?? true });
+  const model = decodeModel(bytes, { baseDir: dirname(abs), fileName: path, loadExternal: opts.loadExternal ?? true, ownsBytes: true });
   sourcePaths.set(model, abs);
   return model;
 }

@@ -7,6 +7,7 @@ export { sparsegpt, sparsegptSweep, type SparseGPTOptions } from './criteria/spa
 export { DEFAULT_CALIBRATION } from './criteria/calibration.js';
 export { oneShot, iterative, agp, type SparsitySchedule } from './schedules.js';
 export { onnxSparseWrite, toSparseInitializers, type SparseConversion } from './sparse-format.js';
-export { quickselect, radixSelect, pruneLowest, pruneLowestGlobal, pruneLowestMagnitude, magnitudeMasks, indicesOfBits } from './select.js';
+export { quickselect, radixSelect, pruneLowest, pruneLowestGlobal } from './select.js';
+export { pruneLowestMagnitude, magnitudeMasks, indicesOfBits, type MagnitudeMasks } from './magnitude-masks.js';
 export { parsePattern, pruneNM, maxNonzerosPerGroup, type NMPattern } from './nm.js';
 export { uniformCounts, erkAmounts, lampCounts, globalSplit, tableAmounts } from './allocation.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pruneLowest, pruneLowestGlobal, pruneLowestMagnitude, pruneLowestStreaming, quickselect, radixSelect } from './select.js';
+import { pruneLowestMagnitude } from './magnitude-masks.js';
+import { pruneLowest, pruneLowestGlobal, pruneLowestStreaming, quickselect, radixSelect } from './select.js';
 import { rng } from './test-helpers.js';
 
 /** Arrays with many ties: values drawn from a few levels, zeros, negatives. */

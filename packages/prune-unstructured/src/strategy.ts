@@ -20,7 +20,8 @@ import { z } from 'zod';
 import { countsFromAmounts, erkAmounts, globalSplit, lampCounts, prunedOf, tableAmounts, uniformCounts, type LayerShape } from './allocation.js';
 import { isMagnitude, l1 } from './criteria/magnitude.js';
 import { forEachGroup, parsePattern, pruneNM, type NMPattern } from './nm.js';
-import { indicesOfBits, magnitudeMasks, pruneLowest, pruneLowestStreaming } from './select.js';
+import { indicesOfBits, magnitudeMasks } from './magnitude-masks.js';
+import { pruneLowest, pruneLowestStreaming } from './select.js';
 
 const NAME = 'unstructured';
 

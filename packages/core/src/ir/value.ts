@@ -20,11 +20,10 @@ export class Value {
   metadataProps?: [string, string][];
   /** The initializer's tensor, when this value is a graph initializer. */
   constValue?: Tensor;
-  /**
-   * Pruning mask beside an initializer (1 keep, 0 pruned), so that fine-tuning
-   * keeps pruned weights at zero. Never written to ONNX.
-   */
-  mask?: Uint8Array;
+  #mask?: Uint8Array;
+  /** Pruned elements not yet in #mask: a bitset (bit i of word i >> 5), and the element count. */
+  #pendingBits?: Int32Array;
+  #pendingSize = 0;
   /** Graph that owns this value as an input or initializer. */
   graph?: Graph;
   producer: Node | null = null;
@@ -35,6 +34,56 @@ export class Value {
   constructor(name: string, type?: ValueType) {
     this.name = name;
     this.type = type;
+  }
+
+  /**
+   * Pruning mask beside an initializer (1 keep, 0 pruned), so that fine-tuning
+   * keeps pruned weights at zero. Never written to ONNX. Built on first read
+   * when the pruner gave a bitset (markPruned).
+   */
+  get mask(): Uint8Array | undefined {
+    const bits = this.#pendingBits;
+    if (bits) {
+      const mask = this.#mask ?? new Uint8Array(this.#pendingSize).fill(1);
+      clearBits(mask, bits);
+      this.#mask = mask;
+      this.#pendingBits = undefined;
+    }
+    return this.#mask;
+  }
+
+  set mask(m: Uint8Array | undefined) {
+    this.#mask = m;
+    this.#pendingBits = undefined;
+  }
+
+  /** Whether a mask is set, without building it. */
+  get hasMask(): boolean {
+    return this.#mask !== undefined || this.#pendingBits !== undefined;
+  }
+
+  /**
+   * Marks the elements whose bits are set (bit i of word i >> 5) as pruned in
+   * the mask of `size` elements. The byte mask is only built if someone reads
+   * `mask` (a fine-tuner): pruning and writing a model never pay for it.
+   * `bits` is kept, not copied: do not change it afterwards.
+   */
+  markPruned(bits: Int32Array, size: number): void {
+    if (bits.length !== (size + 31) >>> 5) throw new RangeError(`markPruned: ${bits.length} words do not cover ${size} elements`);
+    if (this.#mask) {
+      if (this.#mask.length !== size) throw new RangeError(`markPruned: mask has ${this.#mask.length} elements, not ${size}`);
+      if (!this.#pendingBits) return clearBits(this.#mask, bits);
+    }
+    const pending = this.#pendingBits;
+    if (!pending) {
+      this.#pendingBits = bits;
+      this.#pendingSize = size;
+      return;
+    }
+    if (this.#pendingSize !== size) throw new RangeError(`markPruned: mask has ${this.#pendingSize} elements, not ${size}`);
+    const merged = pending.slice();
+    for (let w = 0; w < merged.length; w++) merged[w]! |= bits[w]!;
+    this.#pendingBits = merged;
   }
 
   uses(): readonly Use[] {
@@ -56,5 +105,15 @@ export class Value {
   /** Point every use of this value at `other`. */
   replaceAllUsesWith(other: Value): void {
     for (const use of [...this._uses]) use.node.setInput(use.index, other);
+  }
+}
+
+function clearBits(mask: Uint8Array, bits: Int32Array): void {
+  for (let w = 0; w < bits.length; w++) {
+    let word = bits[w]!;
+    while (word !== 0) {
+      mask[(w << 5) + 31 - Math.clz32(word & -word)] = 0; // lowest set bit
+      word &= word - 1;
+    }
   }
 }

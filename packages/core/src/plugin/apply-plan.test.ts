@@ -39,4 +39,36 @@ describe('applyPlan: mask actions', () => {
     bits[bits.length - 1] = 1;
     expect(() => applyPlan(m, plan([{ type: 'mask', tensor: w.name, prune: new Uint32Array(0), bits }]))).toThrow(`t: plan prunes index ${(bits.length - 1) * 32} of ${w.name}, which has ${n} elements`);
   });
+
+  it('keeps a bitset as the pending mask; a second plan on the same tensor merges into it', () => {
+    const m = tinyModel();
+    const w = weight(m);
+    const n = w.constValue!.size;
+    const words = (n + 31) >> 5;
+    const odd = new Int32Array(words);
+    const low = new Int32Array(words);
+    for (let i = 0; i < n; i++) {
+      if (i % 2) odd[i >> 5]! |= 1 << (i & 31);
+      if (i < 10) low[i >> 5]! |= 1 << (i & 31);
+    }
+    applyPlan(m, plan([{ type: 'mask', tensor: w.name, prune: new Uint32Array(0), bits: odd }]));
+    expect(w.hasMask).toBe(true);
+    applyPlan(m, plan([{ type: 'mask', tensor: w.name, prune: new Uint32Array(0), bits: low }]));
+    const expected = Array.from({ length: n }, (_, i) => (i % 2 || i < 10 ? 0 : 1));
+    expect([...w.mask!]).toEqual(expected);
+    // The inputs' bitsets are not written to by the merge.
+    expect(odd[0]).toBe(0xaaaaaaaa | 0);
+    // An index-list plan after the mask exists edits the same mask.
+    applyPlan(m, plan([{ type: 'mask', tensor: w.name, prune: Uint32Array.of(n - 2) }]));
+    expected[n - 2] = 0;
+    expect([...w.mask!]).toEqual(expected);
+    const data = w.constValue!.values as Float32Array;
+    for (let i = 0; i < n; i++) if (expected[i] === 0) expect(data[i]).toBe(0);
+    // Clearing drops the pending bits too.
+    w.mask = undefined;
+    expect(w.hasMask).toBe(false);
+    w.markPruned(low, n);
+    w.mask = undefined;
+    expect(w.mask).toBeUndefined();
+  });
 });

@@ -27,8 +27,12 @@ export function applyPlan(model: Model, plan: PruningPlan, opts: ApplyOptions = 
     if (action.type === 'mask') {
       const v = floatInitializer(model, action.tensor, plan.strategy);
       const data = v.constValue!.values as Float32Array;
-      const mask = v.mask ?? (v.mask = new Uint8Array(data.length).fill(1));
-      const n = action.bits ? applyBits(action.bits, data, mask, action.tensor, plan.strategy) : applyIndices(action.prune, data, mask, action.tensor, plan.strategy);
+      let n: number;
+      if (action.bits) {
+        n = zeroBits(action.bits, data, action.tensor, plan.strategy);
+        // The byte mask is built only if someone reads it (a fine-tuner).
+        v.markPruned(fitWords(action.bits, data.length), data.length);
+      } else n = applyIndices(action.prune, data, v.mask ?? (v.mask = new Uint8Array(data.length).fill(1)), action.tensor, plan.strategy);
       masked[action.tensor] = (masked[action.tensor] ?? 0) + n;
       modified ||= n > 0;
     } else if (action.type === 'set-tensor') {
@@ -70,8 +74,18 @@ function applyIndices(idx: Uint32Array, data: Float32Array, mask: Uint8Array, te
   return idx.length;
 }
 
+/** A bitset of exactly the words `size` elements need (words past the data hold no set bits: zeroBits checked). */
+function fitWords(bits: Int32Array, size: number): Int32Array {
+  const words = (size + 31) >>> 5;
+  if (bits.length === words) return bits;
+  if (bits.length > words) return bits.subarray(0, words);
+  const out = new Int32Array(words);
+  out.set(bits);
+  return out;
+}
+
 /** Zero the elements whose bits are set; returns how many. */
-function applyBits(bits: Int32Array, data: Float32Array, mask: Uint8Array, tensor: string, strategy: string): number {
+function zeroBits(bits: Int32Array, data: Float32Array, tensor: string, strategy: string): number {
   let n = 0;
   for (let w = 0; w < bits.length; w++) {
     let word = bits[w]!;
@@ -81,7 +95,6 @@ function applyBits(bits: Int32Array, data: Float32Array, mask: Uint8Array, tenso
       const k = (w << 5) + b;
       if (k >= data.length) throw outOfRange(strategy, k, tensor, data.length);
       data[k] = 0;
-      mask[k] = 0;
       n++;
     }
   }
