@@ -1,9 +1,10 @@
-import { ShearsError } from '@shears/core';
+import { Graph, Model, ShearsError, Tensor } from '@shears/core';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from './decode-model.js';
+import { encodeModel } from './encode-model.js';
 import { readModel, readModelSync } from './read.js';
 import { protoBytes } from './test-utils.js';
 
@@ -118,6 +119,20 @@ describe('external data', () => {
     const e = (await readModel(missing).catch((x: unknown) => x)) as ShearsError;
     expect([e.code, e.message]).toEqual(['E_IO', `${missing}: cannot read (no such file or directory)`]);
     expect(caught(() => readModelSync(dir)).message).toBe(`${dir}: cannot read (is a directory)`);
+    expect(((await readModel(dir).catch((x: unknown) => x)) as Error).message).toBe(`${dir}: cannot read (is a directory)`);
+  });
+
+  it('reads big files in concurrent chunks to the same model as a plain read', async () => {
+    const n = 5_000_001; // 20 MB of weights: over the chunked-read threshold, not a whole number of chunks
+    const w = Float32Array.from({ length: n }, (_, i) => (i % 1013) - 506.5);
+    const g = new Graph('big');
+    g.addInitializer(Tensor.fromFloat32('a', [3], [1, 2, 3]));
+    g.addInitializer(Tensor.fromFloat32('w', [n], w));
+    const p = join(dir, 'big.onnx');
+    writeFileSync(p, encodeModel(new Model({ graph: g, irVersion: 8, opsetImports: { '': 17 } })));
+    const back = await readModel(p);
+    expect(Buffer.compare(Buffer.from(back.graph.initializer('w')!.rawBytes()), Buffer.from(w.buffer))).toBe(0);
+    expect([...(back.graph.initializer('a')!.data as Float32Array)]).toEqual([1, 2, 3]);
   });
 
   it('a file removed after a lazy read fails on use, not before', () => {
