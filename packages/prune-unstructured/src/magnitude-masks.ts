@@ -34,7 +34,7 @@ export function magnitudeMasks(weights: readonly Float32Array[], k: number, who 
  * One pass: a strided sample of |w| gives bounds [lo, hi] that hold the k-th
  * smallest |w| with overwhelming probability (±6 standard deviations of the
  * sample rank); the pass sets every weight below lo and keeps those inside
- * the bounds (about 2% of them) as candidates; a select over the candidates
+ * the bounds (about 1% of them) as candidates; a select over the candidates
  * then fixes the exact threshold. Returns undefined when the bounds missed
  * (the caller falls back to the exact two passes), or for small inputs.
  */
