@@ -110,6 +110,41 @@ describe.skipIf(!ready)('shears run: evaluate and report', () => {
   });
 });
 
+describe.skipIf(!ready)('shears run: calibration', () => {
+  const recipe = (calibration: string) => `input: m.onnx
+${calibration}
+steps:
+  - use: channel
+    with: { amount: 0.5, calibSamples: 128 }
+  - use: onnx-export
+    with: { out: out/slim.onnx }
+evaluate:
+  data: val.npz
+`;
+
+  it("gives the recipe's calibration data to data-aware steps", async () => {
+    // Calibrate on training images (IDX dir:split), evaluate on the 200 t10k ones.
+    const w = await workspace(recipe(`calibration: { data: "${fmnist}:train" }`));
+    const r = shears(['run', join(w, 'recipe.yaml'), '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const [dense, slim] = r.json().variants as { name: string; accuracy: number; macs: number }[];
+    expect(slim!.macs).toBeLessThan(0.4 * dense!.macs);
+    // Measured: dense 90.0%, slim 88.5% at 0.27× the MACs (refit by least squares on the calibration images; L1 filter pruning of 50% of the channels without refit keeps ~13%).
+    expect(slim!.accuracy).toBeGreaterThan(dense!.accuracy - 0.04);
+  });
+
+  it('without it, a data-aware step says how to give it', async () => {
+    const w = await workspace(recipe(''));
+    const r = shears(['run', join(w, 'recipe.yaml')]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('in a recipe, calibration: {data: …}');
+    expect(existsSync(join(w, 'out'))).toBe(false);
+    const bad = await workspace(recipe('calibration: { data: val.npz, samples: 3 }'));
+    const b = shears(['run', join(bad, 'recipe.yaml')]);
+    expect(b.stderr).toContain("calibration: unknown key 'samples'");
+  });
+});
+
 describe.skipIf(!ready)('shears prune --report', () => {
   it('writes the before/after report of the prune run', () => {
     const d = mkdtempSync(join(tmpdir(), 'shears-prune-report-'));

@@ -31,7 +31,7 @@ const NAME = 'channel';
 const EVAL_ROWS = 256;
 
 export const NO_CALIBRATION =
-  `${NAME}: calibration data is required (--calib data.npz, an IDX file or an image folder). ` +
+  `${NAME}: calibration data is required (--calib data.npz, an IDX file or an image folder; in a recipe, calibration: {data: …}). ` +
   'Channel pruning chooses channels by how much each layer’s output on real inputs changes, and refits the remaining weights ' +
   'by least squares to rebuild that output; both need activations of representative inputs. ' +
   '--calib random:N is accepted but poor: noise activations do not show which channels real data relies on, and weights refit to noise generalize badly.';

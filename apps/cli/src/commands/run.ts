@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadRecipe, Pipeline, pipelineFromRecipe, samePath, ShearsError, type Model } from '@shears/core';
+import { CALIBRATION, loadRecipe, Pipeline, pipelineFromRecipe, samePath, ShearsError, StateBag, type Model } from '@shears/core';
 import { onnxImport, readModel } from '@shears/onnx';
 import { createRuntime } from '@shears/runtime';
 import { needOne, parse } from '../args.js';
@@ -45,9 +45,15 @@ export const runCommand: Command = {
       let evalData: Awaited<ReturnType<typeof datasetFor>> | undefined;
       if ((recipe.evaluate || reportPath) && !dryRun) dense = await readModel(recipe.input);
       if (recipe.evaluate && !dryRun) evalData = await datasetFor(dense!, resolve(recipe.evaluate.data));
+      // Calibration data for data-aware steps (planning needs it too, so also on dry runs).
+      const state = new StateBag();
+      if (recipe.calibration) {
+        dense ??= await readModel(recipe.input);
+        state.set(CALIBRATION, await datasetFor(dense, recipe.calibration.data));
+      }
       // Step announcements are for people; --json keeps stderr for warnings and errors.
       const onStep = io.json ? undefined : (i: number, n: number, pl: { name: string; kind: string }) => logger.info(dim(io, `step ${i + 1}/${n}: ${pl.name} (${pl.kind})`));
-      const r = await steps.run(recipe.input, { logger, progress, runtime: createRuntime(), dryRun, protect: [file], signal: io.signal, onStep });
+      const r = await steps.run(recipe.input, { logger, progress, runtime: createRuntime(), dryRun, protect: [file], signal: io.signal, onStep, state });
       const seconds = (performance.now() - t0) / 1000;
 
       // Measure the input and every model output alike, then write the report.

@@ -21,6 +21,13 @@ async function makeSchema() {
       /** Static sizes for dynamic inputs, e.g. {input: [1, 3, 224, 224]}. */
       inputShape: z.record(z.string(), z.array(z.number().int().positive())).optional(),
       steps: z.array(step).min(1, 'needs at least one step'),
+      /**
+       * Calibration data for the data-aware steps (channel, wanda, sparsegpt,
+       * activation criteria), as --calib gives it to `shears prune`: npz, IDX
+       * dir:split, an image folder, or random:N (poor). How many samples each
+       * step uses stays that step's option (`shears run`).
+       */
+      calibration: z.object({ data: z.string().min(1) }).strict().optional(),
       /** After the run, evaluate the input and every .onnx/.tflite output (`shears run`). */
       evaluate: z
         .object({

@@ -16,7 +16,7 @@ export async function calibrationSet(model: Model, ctx: PluginContext, plugin: s
   let data = ctx.state.get(CALIBRATION);
   if (!data) {
     ctx.logger.warn(
-      `${plugin}: no calibration data given (--calib); using ${DEFAULT_CALIBRATION}. Random data is a poor calibration set: its activations are not those of real inputs, so expect worse results than with real samples`,
+      `${plugin}: no calibration data given (--calib, or calibration: in a recipe); using ${DEFAULT_CALIBRATION}. Random data is a poor calibration set: its activations are not those of real inputs, so expect worse results than with real samples`,
     );
     data = await openDataset(DEFAULT_CALIBRATION, { inputShape: input.shape });
   }

@@ -87,7 +87,7 @@ describe('wanda', () => {
   it('warns when it falls back to random calibration data', async () => {
     const ctx = context();
     await wanda().score(target(model(), 'l0'), ctx);
-    expect(ctx.warnings.join('\n')).toMatch(/wanda: no calibration data given \(--calib\); using random:32\. Random data is a poor calibration set/);
+    expect(ctx.warnings.join('\n')).toMatch(/wanda: no calibration data given \(--calib, or calibration: in a recipe\); using random:32\. Random data is a poor calibration set/);
   });
 
   it('refuses calibration data that does not fit the input', async () => {
