@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm demo`: inspect the embedded Fashion-MNIST CNN, then run recipe.yaml
-// (sensitivity → filter pruning to 50% MACs → fine-tuning with distillation →
+// (sensitivity → filters removed to 50% MACs, chosen and refit on calibration
+// images → fine-tuning with distillation →
 // ONNX, TensorRT-ready ONNX and TFLite → evaluation and latency of each → HTML
 // report). Prints the before/after table and the report's path.
 //   node examples/demo/run.mjs [--out <dir>] [--epochs N] [--backend wasm|node|cpu] [--json]
@@ -47,6 +48,6 @@ if (outDir || epochs || backend) {
 
 if (!json) shears('the embedded model: Fashion-MNIST CNN, trained by examples/demo/train-model.mjs', ['inspect', join(here, 'fmnist-cnn.onnx')]);
 const t0 = performance.now();
-const result = shears('sensitivity → filter to 50% MACs → fine-tune (KD) → export ×3 → evaluate → report', ['run', recipe, ...(json ? ['--json'] : [])]);
+const result = shears('sensitivity → remove filters to 50% MACs (channel, refit) → fine-tune (KD) → export ×3 → evaluate → report', ['run', recipe, ...(json ? ['--json'] : [])]);
 if (json) process.stdout.write(result);
 else console.log(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(0)} s; open the report in a browser.`);

@@ -50,7 +50,7 @@ describe('pnpm demo (reduced: one fine-tuning epoch, on the pure-JS wasm backend
       'onnx-import',
       'sensitivity',
       'teacher-snapshot',
-      'filter',
+      'channel',
       'finetune',
       'onnx-export',
       'tensorrt-export',
@@ -72,11 +72,11 @@ describe('pnpm demo (reduced: one fine-tuning epoch, on the pure-JS wasm backend
     expect(pruned!.bytes).toBeLessThan(0.6 * dense!.bytes);
   });
 
-  it('recovers accuracy with one epoch of distillation (measured: within 1.5 points of dense)', () => {
+  it('keeps accuracy within half a point of dense after one epoch of distillation (measured: 92.30% both)', () => {
     const [dense, pruned] = run.variants;
     expect(dense!.samples).toBe(2000);
     expect(dense!.accuracy).toBeGreaterThan(0.9);
-    expect(pruned!.accuracy).toBeGreaterThan(dense!.accuracy - 0.015);
+    expect(pruned!.accuracy).toBeGreaterThanOrEqual(dense!.accuracy - 0.005);
     const sens = run.steps.find((s) => s.plugin === 'sensitivity')!.details!;
     expect(sens.layers).toBe(4);
   });
