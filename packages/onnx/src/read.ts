@@ -1,6 +1,6 @@
 import type { Model } from '@shears/core';
 import { readFileSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { decodeModel } from './decode-model.js';
 import { describeFsError, ioError } from './errors.js';
