@@ -8,7 +8,7 @@ import { fixture, smallFixture } from '@shears/fixtures';
 import { readModel } from '@shears/onnx';
 import { compare } from '@shears/runtime';
 import { describe, expect, it } from 'vitest';
-import { enforce24, prepareTensorRT, sparsityReport, tensorrtExport } from './index.js';
+import { checkTensorRT, enforce24, prepareTensorRT, sparsityReport, tensorrtExport, TRT_OPS_SINCE, TRT_OPSETS, TRT_SUPPORTED_OPS } from './index.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'shears-trt-'));
 const CHECKER = officialCheckerAvailable();
@@ -170,5 +170,64 @@ describe('bad input names the node and what to do', () => {
   it('an opset TensorRT does not parse is refused as an option', () => {
     expect(() => tensorrtExport({ out: 'x', opset: 21 })).toThrow(/option opset: 21 is outside 9-20/);
     expect(existsSync('x')).toBe(false);
+  });
+});
+
+/** One node on x:[1,3,8,8] -> y, at the given opset, for checks that look at a single op. */
+function oneOp(opType: string, opset: number, attributes: ConstructorParameters<typeof Node>[0]['attributes'] = {}, outputs = ['y']): M {
+  const g = new Graph('one');
+  const x = g.addInput(new Value('x', tensorType('float32', [1, 3, 8, 8])));
+  const n = g.appendNode(new Node({ opType, name: 'n', inputs: [x], outputs, attributes }));
+  for (const v of n.outputs) g.outputs.push(v);
+  return new Model({ graph: g, irVersion: 8, opsetImports: { '': opset } });
+}
+
+// Facts from onnx-tensorrt docs/operators.md, TensorRT 10.15 (commit fa5aa9f6) and its Changelog.
+describe('onnx-tensorrt operator table (TensorRT 10.15)', () => {
+  it('holds exactly the ops marked Y: new ones in, ops marked N out', () => {
+    expect(TRT_SUPPORTED_OPS.size).toBe(158);
+    for (const op of ['Attention', 'Hardmax', 'MeanVarianceNormalization', 'RMSNormalization', 'RotaryEmbedding', 'STFT', 'TensorScatter', 'IsInf', 'NonZero', 'Mod'])
+      expect(TRT_SUPPORTED_OPS.has(op), op).toBe(true);
+    for (const op of ['AffineGrid', 'CenterCropPad', 'Col2Im', 'DFT', 'Det', 'Unique', 'BitwiseAnd', 'SequenceAt', 'Optional', 'MaxUnpool', 'ConvInteger', 'DynamicQuantizeLinear'])
+      expect(TRT_SUPPORTED_OPS.has(op), op).toBe(false);
+    for (const op of Object.keys(TRT_OPS_SINCE)) expect(TRT_SUPPORTED_OPS.has(op), op).toBe(true);
+    expect(TRT_OPSETS).toEqual({ '10.0': { min: 9, max: 20 }, '10.15': { min: 9, max: 24 } });
+  });
+
+  it('accepts an op newly listed as supported (Hardmax)', async () => {
+    const m = tinyModel();
+    m.graph.nodes.find((n) => n.name === 'relu1')!.opType = 'Hardmax';
+    const r = await prepareTensorRT(m, {});
+    expect(r.model.graph.nodes.map((n) => n.opType)).toContain('Hardmax');
+  });
+
+  it('refuses ops marked N that the old table let through (AffineGrid, CenterCropPad)', async () => {
+    for (const op of ['AffineGrid', 'CenterCropPad']) {
+      const m = tinyModel();
+      m.graph.nodes.find((n) => n.name === 'relu1')!.opType = op;
+      const e = await errorOf(prepareTensorRT(m, { opset: 20 })); // AffineGrid needs opset 20
+      expect(isShearsError(e) && e.node).toBe('relu1');
+      expect(String(e)).toMatch(new RegExp(`node relu1: ${op} is not in onnx-tensorrt's supported operators \\(replace it`));
+    }
+  });
+
+  it('ops added after TensorRT 10.0 are refused for trtVersion 10.0 only', () => {
+    const m = oneOp('HannWindow', 17);
+    const old = checkTensorRT(m, { trtVersion: '10.0' });
+    expect(old.errors).toEqual([expect.objectContaining({ rule: 'unsupported-op', node: 'n', message: 'HannWindow is parsed only from TensorRT 10.4 on (trtVersion 10.0)' })]);
+    expect(checkTensorRT(m, { trtVersion: '10.15' }).errors).toEqual([]);
+    expect(checkTensorRT(oneOp('RMSNormalization', 23), { trtVersion: '10.15' }).errors).toEqual([]);
+  });
+
+  it('warns about documented attribute and output restrictions, not about defaults', () => {
+    const warn = (m: M) => checkTensorRT(m, { trtVersion: '10.15' }).warnings.filter((w) => w.rule === 'trt-restriction');
+    expect(warn(oneOp('Resize', 17))).toEqual([]);
+    expect(warn(oneOp('Resize', 17, { mode: { type: 'string', value: 'cubic' } }))).toEqual([
+      expect.objectContaining({ node: 'n', message: 'Resize mode = "cubic" is outside what onnx-tensorrt documents (nearest, linear)' }),
+    ]);
+    expect(warn(oneOp('MaxPool', 17, { kernel_shape: { type: 'ints', value: [2, 2] }, dilations: { type: 'ints', value: [2, 2] } }))[0]!.message).toMatch(/MaxPool dilations = \[2,2\] is outside/);
+    expect(warn(oneOp('MaxPool', 17, { kernel_shape: { type: 'ints', value: [2, 2] }, dilations: { type: 'ints', value: [1, 1] } }))).toEqual([]);
+    expect(warn(oneOp('TopK', 17, { sorted: { type: 'int', value: 0 } }))[0]!.message).toMatch(/TopK sorted = 0/);
+    expect(warn(oneOp('MaxPool', 17, { kernel_shape: { type: 'ints', value: [2, 2] } }, ['y', 'indices']))[0]!.message).toMatch(/MaxPool output indices is used; onnx-tensorrt supports only the first output/);
   });
 });

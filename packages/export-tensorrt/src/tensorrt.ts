@@ -16,7 +16,7 @@ import {
 import { prepareDeployModel, writeChecked } from '@shears/export-onnx';
 import { z } from 'zod';
 import { enforce24, sparsityReport, type SparsityReport } from './sparsity.js';
-import { DEFAULT_OPSET, IMPLICIT_INT8_OPS, LEFTOVER_WARNINGS, INT32_OK_INPUTS, QDQ_ZERO_POINT, REWRITES, TRT_OPSETS, TRT_SUPPORTED_OPS } from './table.js';
+import { DEFAULT_OPSET, IMPLICIT_INT8_OPS, LEFTOVER_WARNINGS, INT32_OK_INPUTS, QDQ_ZERO_POINT, REWRITES, TRT_OPS_SINCE, TRT_OPSETS, TRT_RESTRICTIONS, TRT_SUPPORTED_OPS } from './table.js';
 
 const shape = z.array(z.number().int().positive());
 export const tensorrtOptionsSchema = z
@@ -118,6 +118,38 @@ export function rewriteForTensorRT(model: Model): { rewritten: string[]; narrowe
   return { rewritten, narrowed };
 }
 
+/** '10.4' < '10.15': release numbers compare part by part, as numbers. */
+function olderThan(a: string, b: string): boolean {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < Math.max(x!.length, y!.length); i++) if ((x![i] ?? 0) !== (y![i] ?? 0)) return (x![i] ?? 0) < (y![i] ?? 0);
+  return false;
+}
+
+/** Documented attribute-value and output restrictions (TRT_RESTRICTIONS) that a node breaks. */
+export function restrictionIssues(n: Node): TrtIssue[] {
+  const r = TRT_RESTRICTIONS[n.opType];
+  if (!r) return [];
+  const issues: TrtIssue[] = [];
+  for (const [name, allowed] of Object.entries(r.attrs ?? {})) {
+    const a = n.attr(name);
+    const values = a?.type === 'int' || a?.type === 'string' ? [a.value] : a?.type === 'ints' ? a.value : [];
+    const bad = values.filter((v) => !allowed.includes(v));
+    if (bad.length)
+      issues.push({
+        rule: 'trt-restriction',
+        node: n.label,
+        message: `${n.opType} ${name} = ${a!.type === 'ints' ? `[${values.join(',')}]` : JSON.stringify(values[0])} is outside what onnx-tensorrt documents (${allowed.join(', ')})`,
+        fix: 'the TensorRT parser may reject it: change the attribute or replace the node before export',
+      });
+  }
+  if (r.firstOutputOnly) {
+    const used = n.outputs.slice(1).filter((v) => v.uses().length > 0 || n.graph?.outputs.includes(v));
+    if (used.length)
+      issues.push({ rule: 'trt-restriction', node: n.label, message: `${n.opType} output ${used.map((v) => v.name).join(', ')} is used; onnx-tensorrt supports only the first output`, fix: 'compute it another way or drop its uses before export' });
+  }
+  return issues;
+}
+
 /** Everything checkable without TensorRT. Errors first (must fix), then warnings. */
 export function checkTensorRT(model: Model, opts: Pick<Opts, 'trtVersion' | 'profiles'> = { trtVersion: '10.0' }): { errors: TrtIssue[]; warnings: TrtIssue[] } {
   const errors: TrtIssue[] = [...checkInt8(model)];
@@ -137,6 +169,12 @@ export function checkTensorRT(model: Model, opts: Pick<Opts, 'trtVersion' | 'pro
         });
       continue;
     }
+    const since = TRT_OPS_SINCE[n.opType];
+    if (since && olderThan(opts.trtVersion, since)) {
+      errors.push({ rule: 'unsupported-op', node: n.label, message: `${n.opType} is parsed only from TensorRT ${since} on (trtVersion ${opts.trtVersion})`, fix: "target a newer TensorRT (trtVersion '10.15') or replace it before export" });
+      continue;
+    }
+    warnings.push(...restrictionIssues(n));
     const sparse = [...n.attributes.values()].some((a) => a.type === 'sparse_tensor' || a.type === 'sparse_tensors');
     if (sparse) errors.push({ rule: 'sparse-constant', node: n.label, message: 'holds a sparse_value constant', fix: 'densify it (the fold-constants pass turns Constant nodes into dense initializers)' });
     const zp = QDQ_ZERO_POINT[n.opType];
