@@ -133,6 +133,20 @@ evaluate:
     expect(slim!.accuracy).toBeGreaterThan(dense!.accuracy - 0.04);
   });
 
+  it('plans with it on --dry-run, and writes nothing', async () => {
+    const w = await workspace(recipe(`calibration: { data: val.npz }`));
+    const r = shears(['run', join(w, 'recipe.yaml'), '--dry-run', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = r.json();
+    expect(j.steps.map((s: { plugin: string; modified: boolean }) => [s.plugin, s.modified])).toEqual([
+      ['onnx-import', true],
+      ['channel', false],
+      ['onnx-export', false],
+    ]);
+    expect(j.files).toEqual([]);
+    expect(existsSync(join(w, 'out'))).toBe(false);
+  });
+
   it('without it, a data-aware step says how to give it', async () => {
     const w = await workspace(recipe(''));
     const r = shears(['run', join(w, 'recipe.yaml')]);

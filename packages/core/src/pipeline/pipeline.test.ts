@@ -65,6 +65,38 @@ describe('pipeline', () => {
     expect(Array.from(wet.model.graph.initializers.get('conv1.weight')!.mask!.subarray(0, 4))).toEqual([0, 0, 0, 1]);
   });
 
+  it('a dry run skips fine-tuners and exporters and writes nothing a plugin staged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shears-dry-'));
+    const ran: string[] = [];
+    const stagingPass = definePlugin({
+      name: 'stager',
+      kind: 'pass',
+      async run(model, ctx) {
+        writeFileSync(ctx.outputs.stage(join(dir, 'pass.txt')), 'x');
+        return { model, modified: false };
+      },
+    });
+    const tuner = definePlugin({ name: 'tuner', kind: 'finetuner', async finetune(model) { ran.push('tuner'); return { model, modified: true }; } });
+    const exporter = definePlugin({
+      name: 'exp',
+      kind: 'exporter',
+      async export(_m, ctx) {
+        ran.push('exp');
+        writeFileSync(ctx.outputs.stage(join(dir, 'out.bin')), 'y');
+        return { files: [join(dir, 'out.bin')] };
+      },
+    });
+    const dry = await pipeline(stagingPass, tuner, exporter).run(tinyModel(), { dryRun: true });
+    expect(ran).toEqual([]);
+    expect(dry.files).toEqual([]);
+    expect(dry.steps.map((s) => s.details?.skipped ?? 'ran')).toEqual(['ran', 'dry run', 'dry run']);
+    expect(readdirSync(dir)).toEqual([]);
+    const wet = await pipeline(stagingPass, tuner, exporter).run(tinyModel());
+    expect(ran).toEqual(['tuner', 'exp']);
+    expect(readdirSync(dir).sort()).toEqual(['out.bin', 'pass.txt']);
+    expect(wet.files.length).toBe(2);
+  });
+
   it('hands the current criterion to later strategies', async () => {
     const crit = definePlugin({ name: 'ones', kind: 'criterion', async score(t) { return new Float32Array(t.weight.size).fill(1); } });
     let seen = '';

@@ -103,7 +103,8 @@ export class Pipeline {
         steps.push({ ...record.step, seconds: (performance.now() - t0) / 1000 });
       }
       if (!model) throw new ShearsError('E_PLUGIN', 'the pipeline has no importer, so it never had a model; add an importer such as onnxImport()');
-      const files = stager.commit();
+      // A dry run writes nothing, whatever a plugin staged.
+      const files = ctx.dryRun ? (stager.discard(), []) : stager.commit();
       return { model, steps, files, state };
     } catch (e) {
       stager.discard();
@@ -133,6 +134,11 @@ export class Pipeline {
         break;
       }
       case 'finetuner': {
+        // A dry run plans; training the unpruned model would be wasted work.
+        if (ctx.dryRun) {
+          out = { model: m, step: { ...base, modified: false, details: { skipped: 'dry run' } } };
+          break;
+        }
         const r = await call(plugin, 'finetune', () => plugin.finetune(m, ctx));
         out = { model: r.model, step: { ...base, modified: r.modified, details: r.details } };
         break;
@@ -149,6 +155,10 @@ export class Pipeline {
         break;
       }
       case 'exporter': {
+        if (ctx.dryRun) {
+          out = { model: m, step: { ...base, modified: false, details: { skipped: 'dry run' } } };
+          break;
+        }
         const r = await call(plugin, 'export', () => plugin.export(m, ctx));
         out = { model: m, step: { ...base, modified: false, details: r.details, files: r.files } };
         break;

@@ -75,7 +75,7 @@ export interface PluginContext {
   state: StateBag;
   runtime?: ModelRuntime;
   outputs: OutputStager;
-  /** Plan only; strategies' plans are recorded but not applied. */
+  /** Plan only: strategies' plans are recorded but not applied, fine-tuners and exporters are skipped, and nothing staged is written. */
   dryRun: boolean;
 }
 
