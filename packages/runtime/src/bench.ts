@@ -1,4 +1,4 @@
-import { isStaticShape, quantile, ShearsError, type Model, type NamedTensor } from '@shears/core';
+import { isStaticShape, quantile, ShearsError, type Model, type NamedTensor, type Value } from '@shears/core';
 import { Session, type RuntimeOptions } from './session.js';
 
 export interface BenchOptions extends RuntimeOptions {
@@ -12,19 +12,34 @@ export interface BenchResult {
   latencyMs: { median: number; p90: number; mean: number; min: number };
   runs: number;
   threads: number;
+  /** The input shapes timed (a dynamic batch dim is timed at 1 unless feeds say otherwise). */
+  inputs: Record<string, number[]>;
 }
 
 export { quantile };
 
-/** Random feeds for every graph input (float32 normal, int64 zeros); shapes must be static. */
+/**
+ * The shape random feeds use for an input: its static shape, with a dynamic
+ * leading (batch) dim taken as 1 when every other dim is fixed (as exported
+ * models usually have); otherwise an error that says which dims to give.
+ */
+export function feedShape(v: Value): number[] {
+  const shape = v.shape;
+  if (isStaticShape(shape)) return [...shape];
+  const rest = shape?.slice(1);
+  if (shape && rest!.length > 0 && isStaticShape(rest)) return [1, ...rest!];
+  const hint = shape ? shape.map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? 1 : '?')).join('x') : '1x3x224x224';
+  throw new ShearsError('E_DYNAMIC_SHAPE', `input ${v.name} has dynamic dims ${shape ? `[${shape.map((d) => d ?? '?').join(',')}]` : '(no shape)'}; pass --input-shape ${v.name}:${hint}${hint.includes('?') ? ' with the ? dims filled in' : ''}`, { node: v.name });
+}
+
+/** Random feeds for every graph input (float32 normal, int64 zeros), of feedShape's shapes. */
 export function randomFeeds(model: Model, seed = 1): Record<string, NamedTensor> {
   const feeds: Record<string, NamedTensor> = {};
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
   for (const v of model.graph.inputs) {
     if (model.graph.initializers.has(v.name)) continue;
-    const shape = v.shape;
-    if (!isStaticShape(shape)) throw new ShearsError('E_DYNAMIC_SHAPE', `input ${v.name} has dynamic shape; pass --input-shape ${v.name}:1x3x224x224`, { node: v.name });
+    const shape = feedShape(v);
     const n = shape.reduce((a, b) => a * b, 1);
     if (v.dtype === 'int64') feeds[v.name] = { dims: shape, data: new BigInt64Array(n) };
     else {
@@ -55,6 +70,7 @@ export async function bench(model: Model, opts: BenchOptions = {}): Promise<Benc
       latencyMs: { median: quantile(times, 0.5), p90: quantile(times, 0.9), mean: times.reduce((a, b) => a + b, 0) / runs, min: times[0]! },
       runs,
       threads: session.threads,
+      inputs: Object.fromEntries(Object.entries(feeds).map(([name, f]) => [name, [...f.dims]])),
     };
   } finally {
     await session.release();

@@ -69,6 +69,22 @@ describe('bench', () => {
     expect(r.latencyMs.min).toBeGreaterThan(0);
     expect(r.latencyMs.min).toBeLessThanOrEqual(r.latencyMs.median);
     expect(r.latencyMs.median).toBeLessThanOrEqual(r.latencyMs.p90);
+    expect(r.inputs).toEqual({ input: [1, 3, 32, 32] });
+  });
+
+  it('times a dynamic batch at 1; other dynamic dims must be given, and the message says which', async () => {
+    const dynamic = (dims: (number | string)[]) => {
+      const m = cloneModel(tinyModelSync);
+      const v = m.graph.inputs[0]!;
+      v.type = { kind: 'tensor', dtype: 'float32', shape: dims };
+      return m;
+    };
+    const tinyModelSync = await tiny();
+    const r = await bench(dynamic(['N', 3, 32, 32]), { runs: 3, warmup: 1, threads: 1 });
+    expect(r.inputs).toEqual({ input: [1, 3, 32, 32] });
+    const c = await compare(dynamic(['N', 3, 32, 32]), tinyModelSync, { threads: 1 });
+    expect(c.maxAbsDiff).toBe(0);
+    expect(() => randomFeeds(dynamic(['N', 3, 'H', 'W']))).toThrow('input input has dynamic dims [N,3,H,W]; pass --input-shape input:1x3x?x? with the ? dims filled in');
   });
 });
 

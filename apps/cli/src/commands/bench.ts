@@ -33,7 +33,8 @@ export const benchCommand: Command = {
       threads: numberOption('bench', 'threads', values.threads, positive),
       graphOptimization: level as (typeof LEVELS)[number],
     });
-    if (io.json) return printJson(io, { latencyMs: { median: r.latencyMs.median, p90: r.latencyMs.p90 }, threads: r.threads, runs: r.runs });
-    out(io, `latency median ${r.latencyMs.median.toFixed(3)} ms  p90 ${r.latencyMs.p90.toFixed(3)} ms  (${r.runs} runs, ${r.threads} threads)`);
+    if (io.json) return printJson(io, { latencyMs: { median: r.latencyMs.median, p90: r.latencyMs.p90 }, threads: r.threads, runs: r.runs, inputs: r.inputs });
+    const shapes = Object.entries(r.inputs).map(([name, dims]) => `${name} ${dims.join('x')}`).join(', ');
+    out(io, `latency median ${r.latencyMs.median.toFixed(3)} ms  p90 ${r.latencyMs.p90.toFixed(3)} ms  (${r.runs} runs, ${r.threads} threads, ${shapes})`);
   },
 };
