@@ -1,4 +1,4 @@
-import { applyInputShapes, cloneModel, dynamicInputs, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type Value } from '@shears/core';
+import { applyInputShapes, batchOnlyShapes, cloneModel, dynamicInputs, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type Value } from '@shears/core';
 import { Converter, tflType, type ConvertOptions, type SparseRecord } from './converter.js';
 import { channelsLast, identity, physicalShape } from './layout.js';
 import { TFLITE_OPS, type CheckContext } from './ops.js';
@@ -37,6 +37,8 @@ export interface TfliteConversion {
   /** What the pre-conversion rewrites did. */
   rewrites: { batchNormsFolded: number; geluFused: number; activationsFused: number; constantsFolded: number };
   warnings: string[];
+  /** Inputs whose dynamic batch dim was exported as 1 (no inputShapes for them). */
+  batchOne: string[];
   seconds: number;
 }
 
@@ -50,17 +52,21 @@ interface Problem {
  * Convert an ONNX IR model to a TFLite flatbuffer. The model is not modified
  * (the converter works on a weight-sharing copy). Throws a ShearsError that
  * lists every unsupported node at once, E_DYNAMIC_SHAPE for dynamic inputs
- * without inputShapes, and E_DTYPE for int64 activations.
+ * without inputShapes (a dynamic batch dim alone is exported as 1), and
+ * E_DTYPE for int64 activations.
  */
 export function convertToTflite(model: Model, opts: TfliteConvertOptions = {}): TfliteConversion {
   const t0 = performance.now();
   const m = cloneModel(model, { shareWeights: true });
   if (opts.inputShapes && Object.keys(opts.inputShapes).length) applyInputShapes(m.graph, opts.inputShapes);
+  // A dynamic batch alone becomes 1, as TensorFlow's converter does: TFLite runs one sample at a time.
+  const batchOne = batchOnlyShapes(m, opts.inputShapes);
+  if (batchOne) applyInputShapes(m.graph, batchOne);
   const dyn = dynamicInputs(m);
   if (dyn.length) {
     const list = dyn.map((d) => `${d.name} [${(d.shape ?? ['?']).map((x) => x ?? '?').join(',')}]`).join(', ');
-    const example = dyn.map((d) => `--input-shape ${d.name}:${(d.shape ?? []).map((x) => (typeof x === 'number' && x > 0 ? x : 1)).join('x') || '1x3x224x224'}`).join(' ');
-    throw new ShearsError('E_DYNAMIC_SHAPE', `tflite: dynamic input shape ${list}; TFLite tensors need static shapes: give ${example}`);
+    const example = dyn.map((d) => `--input-shape ${d.name}:${(d.shape ?? []).map((x, i) => (typeof x === 'number' && x > 0 ? x : i === 0 ? 1 : '?')).join('x') || '1x3x224x224'}`).join(' ');
+    throw new ShearsError('E_DYNAMIC_SHAPE', `tflite: dynamic input shape ${list}; TFLite tensors need static shapes: give ${example}${example.includes('?') ? ' with the ? dims filled in' : ''}`);
   }
   const folded = foldConstants(m);
   const batchNormsFolded = foldBatchNorms(m);
@@ -115,6 +121,7 @@ export function convertToTflite(model: Model, opts: TfliteConvertOptions = {}): 
     sparse: cx.sparseRecords,
     rewrites: { batchNormsFolded, geluFused, activationsFused: cx.fusedActivations, constantsFolded: folded.folded },
     warnings: cx.warnings,
+    batchOne: Object.keys(batchOne ?? {}),
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -67,6 +67,7 @@ export const exportTflite = definePluginFactory(
       async export(model, ctx) {
         const conv = convertToTflite(model, opts);
         for (const w of conv.warnings) ctx.logger.warn(`${NAME}: ${w}`);
+        for (const name of conv.batchOne) ctx.logger.info(`${NAME}: input ${name}: dynamic batch exported as 1 (inputShapes sets another)`);
         let verify: VerifyResult | null = null;
         if (opts.verify) {
           ctx.signal.throwIfAborted?.();
