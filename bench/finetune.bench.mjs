@@ -4,11 +4,12 @@
 // cross-entropy) in
 //  - PyTorch CPU (Debian's python3-torch, /usr/bin/python3, 2 threads): the baseline;
 //  - @shears/finetune on tfjs-node (native TensorFlow): goal within 3× of PyTorch's step time;
-//  - @shears/finetune on the pure-JS fallback (wasm): goal within 10×;
+//  - @shears/finetune on the pure-JS fallback (wasm): goal within 10×; and
+//    wasm:2, the same with workers: 2 (a worker thread on half of each batch);
 //  - the cpu backend, for reference.
 // Each backend runs in its own process (tfjs keeps one backend per process);
 // rounds alternate between them, and medians over rounds are reported.
-//   node bench/finetune.bench.mjs [--rounds 3] [--steps 150] [--backends tensorflow,wasm,cpu]
+//   node bench/finetune.bench.mjs [--rounds 3] [--steps 150] [--backends tensorflow,wasm,wasm:2,cpu]
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,7 @@ const arg = (name, def) => {
 };
 const rounds = Number(arg('rounds', '3'));
 const steps = Number(arg('steps', '150'));
-const backends = arg('backends', 'tensorflow,wasm,cpu').split(',');
+const backends = arg('backends', 'tensorflow,wasm,wasm:2,cpu').split(',');
 
 // One measurement: a child process trains `steps` steps after warm-up and prints steps/s.
 const CHILD = String.raw`
@@ -50,11 +51,13 @@ const xs = randn(n * 784, 1);
 const ys = Int32Array.from({ length: n }, () => Math.floor(seed() * 10));
 const data = { name: 'random', size: n, sampleShape: [1, 28, 28], numClasses: 10, labels: ys,
   async *batches(bs, o = {}) { for (let s = 0; s + bs <= Math.min(n, o.limit ?? n); s += bs) yield { x: xs.subarray(s * 784, (s + bs) * 784), dims: [bs, 1, 28, 28], y: ys.subarray(s, s + bs) }; } };
-const backend = await initBackend(process.env.BACKEND);
+const [name, threads] = process.env.BACKEND.split(':');
+const workers = Number(threads ?? 1);
+const backend = await initBackend(name);
 // Warm-up epoch (kernel set-up, JIT), then the measured epoch.
 const warm = Math.min(n, 32 * Math.max(5, Math.floor(steps / 5)));
-await finetune(model, { data, epochs: 1, limit: warm, batchSize: 32, lr: 0.01, momentum: 0.9, backend });
-const r = await finetune(model, { data, epochs: 1, batchSize: 32, lr: 0.01, momentum: 0.9, backend });
+await finetune(model, { data, epochs: 1, limit: warm, batchSize: 32, lr: 0.01, momentum: 0.9, backend, workers });
+const r = await finetune(model, { data, epochs: 1, batchSize: 32, lr: 0.01, momentum: 0.9, backend, workers });
 console.log(JSON.stringify({ backend: r.backend, stepsPerSecond: r.epochs[0].stepsPerSecond }));
 `;
 
@@ -82,7 +85,7 @@ print(json.dumps({"backend": "pytorch", "stepsPerSecond": steps / (time.perf_cou
 `;
 
 function runChild(backend) {
-  const cpuSteps = backend === 'cpu' ? Math.max(5, Math.floor(steps / 15)) : steps;
+  const cpuSteps = backend.startsWith('cpu') ? Math.max(5, Math.floor(steps / 15)) : steps;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], {
     encoding: 'utf8',
     env: { ...process.env, BACKEND: backend, STEPS: String(cpuSteps), FT: join(root, 'packages/finetune/dist/index.js'), CORE: join(root, 'packages/core/dist/index.js'), TF_CPP_MIN_LOG_LEVEL: '3' },
@@ -118,16 +121,16 @@ for (let round = 0; round < rounds; round++) {
   for (const b of backends) {
     const r = runChild(b);
     if (r.error) errors[b] = r.error;
-    else if (r.backend !== b) errors[b] = `ran on ${r.backend} instead`;
+    else if (r.backend !== b.split(':')[0]) errors[b] = `ran on ${r.backend} instead`;
     else results[b].push(r.stepsPerSecond);
   }
 }
 const medians = Object.fromEntries(Object.entries(results).map(([k, xs]) => [k, xs.length ? median(xs) : undefined]));
 const base = Math.max(medians.pytorch2 ?? 0, medians.pytorch1 ?? 0) || undefined;
-const goal = { tensorflow: 3, wasm: 10 };
+const goal = { tensorflow: 3, wasm: 10, 'wasm:2': 10 };
 console.log(`\n${'backend'.padEnd(26)}${'steps/s (median)'.padStart(18)}${'step time vs PyTorch'.padStart(24)}   goal`);
 for (const [name, xs] of Object.entries(results)) {
-  const label = name.startsWith('pytorch') ? `PyTorch ${torchVersion ?? ''} ${name.slice(7)} thr`.replace(/\s+/g, ' ') : name === 'tensorflow' ? 'tfjs-node (native)' : `tfjs ${name}`;
+  const label = name.startsWith('pytorch') ? `PyTorch ${torchVersion ?? ''} ${name.slice(7)} thr`.replace(/\s+/g, ' ') : name === 'tensorflow' ? 'tfjs-node (native)' : name.includes(':') ? `tfjs ${name.replace(':', ', workers ')}` : `tfjs ${name}`;
   if (!xs.length) {
     console.log(`${label.padEnd(26)}${'n/a'.padStart(18)}   ${errors[name] ?? ''}`);
     continue;

@@ -41,7 +41,7 @@ if (outDir || epochs || backend) {
   let text = readFileSync(recipe, 'utf8');
   for (const f of ['fmnist-cnn.onnx', 'val.npz', 'train.npz']) text = text.replaceAll(new RegExp(`(?<=[ :])${f.replace('.', '\\.')}(?=[ ,}\\n])`, 'g'), join(here, f));
   if (epochs) text = text.replace(/epochs: \d+/, `epochs: ${Number(epochs)}`);
-  if (backend) text = text.replace(/seed: 1 \}/, `seed: 1, backend: ${JSON.stringify(backend)} }`);
+  if (backend) text = text.replace(/seed: 1,/, `seed: 1, backend: ${JSON.stringify(backend)},`);
   recipe = join(dir, 'recipe.yaml');
   writeFileSync(recipe, text);
 }

@@ -48,6 +48,9 @@ describe('shears finetune', () => {
     const o = shears(['finetune', tiny, '-o', join(dir, 'y.onnx'), '--data', train, '--optimizer', 'rmsprop']);
     expect(o.status).toBe(2);
     expect(o.stderr).toMatch(/finetune: option optimizer/);
+    const w = shears(['finetune', tiny, '-o', join(dir, 'z.onnx'), '--data', train, '--workers', '3']);
+    expect(w.status).toBe(2);
+    expect(w.stderr.trim().split('\n').at(-1)).toMatch(/--workers.*must be 1 or 2|workers: 3 must be 1 or 2/);
     expect(shears(['finetune', tiny, '--data', train]).stderr).toMatch(/-o\/--output is required/);
   });
 

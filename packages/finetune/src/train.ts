@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { ShearsError, silentLogger, silentProgress, type Dataset, type Logger, type Model, type ProgressReporter } from '@shears/core';
 import { checkFits, checkLabels } from '@shears/data';
 import { augmentBatch, rng, type AugmentOptions } from './augment.js';
-import { initBackend, type BackendChoice, type BackendInfo, type BackendName, type Tensor } from './backend.js';
+import { initBackend, type BackendChoice, type BackendInfo, type BackendName } from './backend.js';
 import { loadCheckpoint, loadWeights, saveCheckpoint, type CheckpointState } from './checkpoint.js';
 import { TfGraph, type MaskPolicy } from './graph/graph.js';
 import type { Param } from './graph/types.js';
-import { correct, crossEntropy, distillation, featureLoss } from './losses.js';
+import { correct, crossEntropy, distillation } from './losses.js';
 import { createOptimizer, learningRate, type LrScheduleName, type OptimizerName } from './optim.js';
 import { magnitudeReprune, type PruneScheduleOptions, type RepruneTarget } from './schedule.js';
+import { StepWorker, teacherRows } from './parallel.js';
+import { trainStep, type LossOptions, type Prepared, type StepResult } from './step.js';
 import { checkTeacher, ortTeacher, tfjsTeacher, type Teacher, type TeacherOutputs } from './teacher.js';
 
 export interface FinetuneOptions {
@@ -52,6 +54,12 @@ export interface FinetuneOptions {
   masks?: MaskPolicy;
   /** Weights whose names match stay constant. */
   freeze?: string | RegExp;
+  /**
+   * Threads that share each batch on the pure-JS backends (wasm, cpu), which
+   * run one thread under Node: 2 puts a worker thread on the second half of
+   * every batch (default 1). tfjs-node already uses every core and ignores it.
+   */
+  workers?: number;
   /** Gradual re-pruning during training. */
   prune?: PruneScheduleOptions;
   earlyStopping?: { patience: number; minDelta?: number };
@@ -102,13 +110,6 @@ export interface FinetuneResult {
   teacher?: 'ort' | 'tfjs';
 }
 
-interface Prepared {
-  x: Float32Array;
-  dims: number[];
-  y?: Int32Array;
-  teacher?: Promise<TeacherOutputs>;
-}
-
 const fmt = (x: number | undefined, d = 4) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
 
 /**
@@ -133,6 +134,7 @@ export async function finetune(model: Model, opts: FinetuneOptions): Promise<Fin
   const graph = TfGraph.build(model, { backend, masks: opts.masks, bn: opts.bn, freeze: freeze ? (n) => freeze.test(n) : undefined });
   let teacher: Teacher | undefined;
   const optimizer = createOptimizer(tf, { name: optimizerName, momentum: opts.momentum, nesterov: opts.nesterov, weightDecay: opts.weightDecay });
+  let cleanup: (() => Promise<void> | undefined) | undefined;
   try {
     checkData(graph, opts.data, 'data');
     if (opts.val) checkData(graph, opts.val, 'val');
@@ -191,6 +193,16 @@ export async function finetune(model: Model, opts: FinetuneOptions): Promise<Fin
       }
     }
 
+    const helper = await startHelper(model, graph, backend.name, opts, freeze, Boolean(resumedFrom), logger);
+    const lossOpts = (b: Prepared): LossOptions => ({
+      alpha: b.y ? (opts.alpha ?? (teacher ? 0.7 : 0)) : 1,
+      temperature: opts.temperature ?? 4,
+      features,
+      featureWeight: opts.featureWeight ?? 1,
+      labelSmoothing: opts.labelSmoothing ?? 0,
+    });
+    cleanup = () => helper?.close();
+
     const metric = opts.val && hasLabels(opts.val) ? 'valAccuracy' : opts.val && teacher ? 'valLoss' : undefined;
     const better = (a: number, b: number) => (metric === 'valLoss' ? a < b - (opts.earlyStopping?.minDelta ?? 0) : a > b + (opts.earlyStopping?.minDelta ?? 0));
     let bestWeights: Map<Param, Float32Array> | undefined;
@@ -248,13 +260,7 @@ export async function finetune(model: Model, opts: FinetuneOptions): Promise<Fin
           const tOut = b.teacher ? await b.teacher : undefined;
           curLr = learningRate(schedule, step);
           const n = b.dims[0]!;
-          const r = trainStep(graph, trainParams, vars, b, tOut, {
-            alpha: b.y ? (opts.alpha ?? (teacher ? 0.7 : 0)) : 1,
-            temperature: opts.temperature ?? 4,
-            features,
-            featureWeight: opts.featureWeight ?? 1,
-            labelSmoothing: opts.labelSmoothing ?? 0,
-          });
+          const r = helper && n > 1 ? await parallelStep(helper, graph, trainParams, vars, b, tOut, lossOpts(b)) : trainStep(graph, trainParams, vars, b, tOut, lossOpts(b));
           if (!Number.isFinite(r.loss)) {
             // The step was not applied: the weights are the last good ones.
             graph.writeBack(model);
@@ -349,8 +355,76 @@ export async function finetune(model: Model, opts: FinetuneOptions): Promise<Fin
   } finally {
     optimizer.dispose();
     await teacher?.dispose();
+    await cleanup?.();
     graph.dispose();
   }
+}
+
+/** The data-parallel helper when `workers` asks for one and the backend can use it. */
+async function startHelper(model: Model, graph: TfGraph, backend: BackendName, opts: FinetuneOptions, freeze: RegExp | undefined, resumed: boolean, logger: Logger): Promise<StepWorker | undefined> {
+  const workers = opts.workers ?? 1;
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= 2))
+    throw new ShearsError('E_OPTION', `finetune: option workers: ${workers} must be 1 or 2`, { option: 'workers' });
+  if (workers === 1) return undefined;
+  if (backend === 'tensorflow') {
+    logger.info('finetune: workers: tfjs-node already uses every core; no worker thread started');
+    return undefined;
+  }
+  if (opts.prune) {
+    logger.info('finetune: workers: not with a pruning schedule (masks change during training); training on one thread');
+    return undefined;
+  }
+  // The worker copies the model as it is now: frozen weights and BatchNorm statistics included.
+  if (resumed) graph.writeBack(model);
+  const sizes = graph.trainable().map((p) => p.variable.size);
+  return StepWorker.start(model, {
+    backend,
+    bn: opts.bn,
+    freeze: freeze ? { source: freeze.source, flags: freeze.flags } : undefined,
+    sizes,
+  });
+}
+
+/**
+ * One step with the batch split in two: the worker takes the second half at
+ * the current weights while this thread computes the first; the gradients
+ * (and loss) are averaged by rows, masked, and the running statistics are this
+ * thread's. Same contract as trainStep.
+ */
+async function parallelStep(helper: StepWorker, graph: TfGraph, params: Param[], vars: Param['variable'][], b: Prepared, t: TeacherOutputs | undefined, loss: LossOptions): Promise<StepResult> {
+  const tf = graph.tf;
+  const n = b.dims[0]!;
+  const n0 = Math.ceil(n / 2);
+  const per = b.x.length / n;
+  const rest = b.dims.slice(1);
+  const pending = helper.step({
+    weights: vars.map((v) => v.dataSync() as Float32Array),
+    x: b.x.slice(n0 * per),
+    dims: [n - n0, ...rest],
+    y: b.y?.slice(n0),
+    teacher: t && teacherRows(t, n, n0, n),
+    loss,
+  });
+  pending.catch(() => {});
+  const r0 = trainStep(graph, params, vars, { x: b.x.subarray(0, n0 * per), dims: [n0, ...rest], y: b.y?.subarray(0, n0) }, t && teacherRows(t, n, 0, n0), loss);
+  const r1 = await pending;
+  const w0 = n0 / n;
+  const w1 = 1 - w0;
+  const total = w0 * r0.loss + w1 * r1.loss;
+  if (!Number.isFinite(total)) {
+    for (const g of r0.grads) g.dispose();
+    for (const s of r0.stats) s.value.dispose();
+    return { loss: total, correct: r0.correct + r1.correct, grads: [], stats: [] };
+  }
+  const grads = r0.grads.map((g, i) =>
+    tf.tidy(() => {
+      const sum = tf.add(tf.mul(g, w0), tf.mul(tf.tensor(r1.grads[i]!, g.shape, 'float32'), w1));
+      const m = params[i]!.mask;
+      return m ? tf.mul(sum, m) : sum;
+    }),
+  );
+  for (const g of r0.grads) g.dispose();
+  return { loss: total, correct: r0.correct + r1.correct, grads, stats: r0.stats };
 }
 
 function hasLabels(d: Dataset): boolean {
@@ -369,70 +443,6 @@ function probeClasses(graph: TfGraph, d: Dataset): number {
   const out = tf.tidy(() => graph.forward(tf.zeros(shape), { training: false }).outputs[graph.outputNames[0]!]!.shape);
   if (out.length !== 2) throw new ShearsError('E_DATA', `finetune: output ${graph.outputNames[0]} is ${out.join('x')}; classification losses need [N, classes]`);
   return out[1]!;
-}
-
-interface StepResult {
-  loss: number;
-  correct: number;
-  grads: Tensor[];
-  stats: ReturnType<TfGraph['forward']>['stats'];
-}
-
-function trainStep(
-  graph: TfGraph,
-  params: Param[],
-  vars: ReturnType<TfGraph['trainable']>[number]['variable'][],
-  b: Prepared,
-  t: TeacherOutputs | undefined,
-  o: { alpha: number; temperature: number; features: string[]; featureWeight: number; labelSmoothing: number },
-): StepResult {
-  const tf = graph.tf;
-  const logitsName = graph.outputNames[0]!;
-  let stats: StepResult['stats'] = [];
-  let correctT: Tensor | undefined;
-  const x = tf.tensor(b.x, b.dims, 'float32');
-  const y = b.y ? tf.tensor1d(b.y, 'int32') : undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const r = graph.forward(x, { training: true, outputs: [logitsName, ...(t ? o.features : [])] });
-    stats = r.stats.map((s) => ({ param: s.param, value: tf.keep(s.value) }));
-    const logits = r.outputs[logitsName]!;
-    let loss: Tensor = tf.scalar(0);
-    if (y) {
-      correctT = tf.keep(correct(tf, logits, y));
-      if (o.alpha < 1) loss = tf.add(loss, tf.mul(crossEntropy(tf, logits, y, o.labelSmoothing), 1 - o.alpha));
-    }
-    if (t) {
-      if (o.alpha > 0) loss = tf.add(loss, tf.mul(distillation(tf, logits, tf.tensor(t.logits.data, t.logits.dims), o.temperature), o.alpha));
-      for (const f of o.features) {
-        const sf = r.outputs[f]!;
-        const tfeat = t.features[f]!;
-        if (sf.size !== tfeat.data.length)
-          throw new ShearsError('E_DATA', `finetune: feature ${f} is ${sf.shape.join('x')} in the student but ${tfeat.dims.join('x')} in the teacher`, { option: 'features' });
-        loss = tf.add(loss, tf.mul(featureLoss(tf, sf, tf.reshape(tf.tensor(tfeat.data, tfeat.dims), sf.shape)), o.featureWeight));
-      }
-    }
-    return loss as any;
-  }, vars);
-  const loss = (value.dataSync() as Float32Array)[0]!;
-  const c = correctT ? (correctT as Tensor).dataSync()[0]! : 0;
-  value.dispose();
-  (correctT as Tensor | undefined)?.dispose();
-  x.dispose();
-  y?.dispose();
-  // Pruned weights get no gradient (so momentum never moves them either).
-  const out = params.map((p) => {
-    const g = grads[p.variable.name]!;
-    if (!p.mask) return g;
-    const m = tf.mul(g, p.mask);
-    g.dispose();
-    return m;
-  });
-  if (!Number.isFinite(loss)) {
-    for (const g of out) g.dispose();
-    for (const s of stats) s.value.dispose();
-    return { loss, correct: c, grads: [], stats: [] };
-  }
-  return { loss, correct: c, grads: out, stats };
 }
 
 async function repruneStep(graph: TfGraph, reprune: NonNullable<PruneScheduleOptions['reprune']>, sparsity: number, step: number): Promise<number> {

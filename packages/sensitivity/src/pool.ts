@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ShearsError, type ErrorCode } from '@shears/core';
+import { ShearsError, workerExecArgv, type ErrorCode } from '@shears/core';
 import type { EvalArrays, InputSpec } from './top1.js';
 import type { Job, Reply } from './worker.js';
 
@@ -49,7 +49,7 @@ export class EvalPool {
     const file = workerPath();
     const workerData = { ...data, x: data.x.buffer instanceof SharedArrayBuffer ? data.x : shared(data.x), y: data.y.buffer instanceof SharedArrayBuffer ? data.y : shared(data.y), input };
     for (let i = 0; i < size; i++) {
-      const w = new Worker(file, { workerData });
+      const w = new Worker(file, { workerData, execArgv: workerExecArgv() });
       w.on('message', (r: Reply) => this.#done(w, r));
       w.on('error', (e) => this.#fail(w, new ShearsError('E_RUNTIME', `evaluation worker failed: ${e.message}`, { cause: e })));
       w.on('exit', (code) => {

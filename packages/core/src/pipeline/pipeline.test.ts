@@ -7,6 +7,7 @@ import { definePlugin } from '../plugin/define.js';
 import type { Plugin } from '../plugin/types.js';
 import { tinyModel } from '../testing/tiny-model.js';
 import { CURRENT_CRITERION, PLANS, pipeline } from './pipeline.js';
+import { workerExecArgv } from './worker-argv.js';
 
 const tag = (name: string, log: string[]): Plugin =>
   definePlugin({ name, kind: 'pass', mutates: true, async run(model) { log.push(name); model.setMetadata(name, '1'); return { model, modified: true }; } });
@@ -139,5 +140,12 @@ describe('pipeline', () => {
   it('rejects non-plugins at use()', () => {
     expect(() => pipeline().use({ name: 'x', kind: 'pass' } as unknown as Plugin)).toThrow(/needs a 'run' hook/);
     expect(() => pipeline().use({ name: 'x', kind: 'magic', run() {} } as unknown as Plugin)).toThrow(/'kind' must be one of/);
+  });
+});
+
+describe('workerExecArgv', () => {
+  it("keeps the parent's flags but not --input-type or the code of -e/--eval/-p", () => {
+    expect(workerExecArgv(['--expose-gc', '--input-type=module', '-e', 'console.log(1)', '--max-old-space-size=4096'])).toEqual(['--expose-gc', '--max-old-space-size=4096']);
+    expect(workerExecArgv(['--eval', 'x', '--print=1', '--input-type', '--trace-deopt'])).toEqual(['--trace-deopt']);
   });
 });
