@@ -2,9 +2,10 @@
 // half-batch gradients are the full batch's, so with BatchNorm frozen one SGD
 // step lands on the same weights as one thread's; with BatchNorm training it
 // still learns. Runs on the wasm backend (a worker thread of its own).
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { memoryDataset, quadrantData, smallCnn } from './test-helpers.js';
-import { finetune } from './train.js';
+import { AUTO_STEP_MACS, finetune } from './train.js';
 
 const { x: TX, y: TY } = quadrantData(512);
 const { x: VX, y: VY } = quadrantData(256, 99);
@@ -48,8 +49,20 @@ describe('workers: 2 (data parallel on wasm)', () => {
     expect(acc[1]).toBeGreaterThanOrEqual(acc[0]! - 0.02);
   });
 
+  it("'auto' (the default) starts the worker only for steps big enough to pay for it", async () => {
+    const { analyzeModel } = await import('@shears/core');
+    const perSample = analyzeModel(smallCnn()).macs;
+    const big = Math.ceil(AUTO_STEP_MACS / (3 * perSample)); // samples per step at the threshold
+    const small = await finetune(smallCnn(), { data: train(), epochs: 1, limit: 16, batchSize: 16, backend: 'wasm' });
+    expect(small.workers).toBe(1);
+    const large = await finetune(smallCnn(), { data: train(), epochs: 1, limit: big, batchSize: big, backend: 'wasm' });
+    expect(large.workers).toBe(availableParallelism() >= 2 ? 2 : 1);
+    const one = await finetune(smallCnn(), { data: train(), epochs: 1, limit: big, batchSize: big, backend: 'wasm', workers: 1 });
+    expect(one.workers).toBe(1);
+  });
+
   it('refuses other counts, and trains on one thread with a pruning schedule', async () => {
-    await expect(finetune(smallCnn(), { data: train(), epochs: 1, limit: 32, backend: 'wasm', workers: 3 })).rejects.toThrow('finetune: option workers: 3 must be 1 or 2');
+    await expect(finetune(smallCnn(), { data: train(), epochs: 1, limit: 32, backend: 'wasm', workers: 3 })).rejects.toThrow("finetune: option workers: 3 must be 1, 2 or 'auto'");
     const notes: string[] = [];
     const logger = { debug() {}, info: (s: string) => void notes.push(s), warn() {}, error() {} };
     const r = await finetune(smallCnn(), { data: train(), epochs: 1, limit: 64, batchSize: 32, backend: 'wasm', workers: 2, logger, prune: { schedule: { sparsityAt: (round: number) => 0.2 * round }, every: 1 } });

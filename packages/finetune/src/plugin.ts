@@ -64,8 +64,8 @@ const optionsSchema = z
     resume: z.boolean().optional(),
     log: z.string().min(1).optional(),
     backend: z.enum(['auto', 'node', 'tensorflow', 'wasm', 'cpu']).optional(),
-    /** 2: a worker thread takes half of every batch on the pure-JS backends (tfjs-node ignores it). */
-    workers: z.number().int().min(1).max(2).optional(),
+    /** 2: a worker thread takes half of every batch on the pure-JS backends (tfjs-node ignores it); 'auto' (default): 2 when a step is big enough. */
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(2)]).optional(),
     seed: z.number().int().optional(),
     teacherThreads: z.number().int().positive().optional(),
     /** Gradual re-pruning (API only: any object with sparsityAt(step)). */
@@ -120,6 +120,7 @@ export const finetunePlugin = definePluginFactory(
             backend: r.backend,
             backendNotes: r.backendNotes,
             teacher: r.teacher ?? null,
+            workers: r.workers,
             steps: r.steps,
             stopped: r.stopped,
             best: r.best ?? null,

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ShearsError, silentLogger, silentProgress, type Dataset, type Logger, type Model, type ProgressReporter } from '@shears/core';
+import { analyzeModel, ShearsError, silentLogger, silentProgress, type Dataset, type Logger, type Model, type ProgressReporter } from '@shears/core';
 import { checkFits, checkLabels } from '@shears/data';
 import { augmentBatch, rng, type AugmentOptions } from './augment.js';
 import { initBackend, type BackendChoice, type BackendInfo, type BackendName } from './backend.js';
@@ -57,9 +58,11 @@ export interface FinetuneOptions {
   /**
    * Threads that share each batch on the pure-JS backends (wasm, cpu), which
    * run one thread under Node: 2 puts a worker thread on the second half of
-   * every batch (default 1). tfjs-node already uses every core and ignores it.
+   * every batch. 'auto' (default): 2 when the machine has a second core and a
+   * step is big enough to pay for the messaging (AUTO_STEP_MACS), else 1.
+   * tfjs-node already uses every core and ignores it.
    */
-  workers?: number;
+  workers?: number | 'auto';
   /** Gradual re-pruning during training. */
   prune?: PruneScheduleOptions;
   earlyStopping?: { patience: number; minDelta?: number };
@@ -108,6 +111,8 @@ export interface FinetuneResult {
   seconds: number;
   trainable: { tensors: number; params: number; masked: number; pruned: number };
   teacher?: 'ort' | 'tfjs';
+  /** Threads that computed each step (1, or 2 with the data-parallel worker). */
+  workers: number;
 }
 
 const fmt = (x: number | undefined, d = 4) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
@@ -351,6 +356,7 @@ export async function finetune(model: Model, opts: FinetuneOptions): Promise<Fin
       seconds: (performance.now() - t0) / 1000,
       trainable: { tensors: trainParams.length, params: trainParams.reduce((a, p) => a + p.variable.size, 0), masked: masked.length, pruned },
       teacher: teacher?.kind,
+      workers: helper ? 2 : 1,
     };
   } finally {
     optimizer.dispose();
@@ -360,19 +366,44 @@ export async function finetune(model: Model, opts: FinetuneOptions): Promise<Fin
   }
 }
 
-/** The data-parallel helper when `workers` asks for one and the backend can use it. */
+/**
+ * Multiply-accumulates per training step (forward + backward ≈ 3 × forward,
+ * × batch) from which `workers: 'auto'` starts a second thread. Measured on
+ * wasm: a 24 M-MAC step (the finetune bench's small CNN, batch 32, ~9 ms)
+ * runs 0.9× as fast on two threads; 107 M (fmnist_cnn, batch 64) 1.29×;
+ * 1.4 G (the demo CNN, batch 64) 1.56×.
+ */
+export const AUTO_STEP_MACS = 50e6;
+
+/** Forward MACs per sample, or 0 when the shapes do not tell. */
+function macsPerSample(model: Model): number {
+  try {
+    return analyzeModel(model).macs;
+  } catch {
+    return 0;
+  }
+}
+
+/** The data-parallel helper when `workers` asks for one (or 'auto' finds it worth it) and the backend can use it. */
 async function startHelper(model: Model, graph: TfGraph, backend: BackendName, opts: FinetuneOptions, freeze: RegExp | undefined, resumed: boolean, logger: Logger): Promise<StepWorker | undefined> {
-  const workers = opts.workers ?? 1;
-  if (!(Number.isInteger(workers) && workers >= 1 && workers <= 2))
-    throw new ShearsError('E_OPTION', `finetune: option workers: ${workers} must be 1 or 2`, { option: 'workers' });
+  const workers = opts.workers ?? 'auto';
+  if (!(workers === 'auto' || (Number.isInteger(workers) && workers >= 1 && workers <= 2)))
+    throw new ShearsError('E_OPTION', `finetune: option workers: ${workers} must be 1, 2 or 'auto'`, { option: 'workers' });
   if (workers === 1) return undefined;
+  const auto = workers === 'auto';
   if (backend === 'tensorflow') {
-    logger.info('finetune: workers: tfjs-node already uses every core; no worker thread started');
+    if (!auto) logger.info('finetune: workers: tfjs-node already uses every core; no worker thread started');
     return undefined;
   }
   if (opts.prune) {
-    logger.info('finetune: workers: not with a pruning schedule (masks change during training); training on one thread');
+    if (!auto) logger.info('finetune: workers: not with a pruning schedule (masks change during training); training on one thread');
     return undefined;
+  }
+  if (auto) {
+    if (availableParallelism() < 2) return undefined;
+    const stepMacs = 3 * macsPerSample(model) * (opts.batchSize ?? 32);
+    if (stepMacs < AUTO_STEP_MACS) return undefined;
+    logger.info(`finetune: 2 threads (workers auto: ${(stepMacs / 1e6).toFixed(0)} M MACs per step; workers: 1 keeps one)`);
   }
   // The worker copies the model as it is now: frozen weights and BatchNorm statistics included.
   if (resumed) graph.writeBack(model);

@@ -38,7 +38,7 @@ export const finetuneCommand: Command = {
     ['--resume', 'continue from <checkpoint-dir>/last.onnx'],
     ['--log <file>', 'append one JSON line per epoch'],
     ['--backend <auto|node|wasm|cpu>', 'tfjs backend (auto: tfjs-node when installed, else wasm)'],
-    ['--workers <1|2>', 'wasm/cpu: 2 puts a worker thread on half of every batch (data parallel; tfjs-node ignores it)'],
+    ['--workers <1|2|auto>', 'wasm/cpu: 2 puts a worker thread on half of every batch (data parallel; tfjs-node ignores it); auto (default): 2 when a step is big enough'],
     ['--limit <n>', 'use at most n training samples per epoch'],
     ['--seed <n>', 'shuffling and augmentation seed'],
     ['--input-shape <name:AxBxC>', 'static size for a dynamic input'],
@@ -111,7 +111,7 @@ export const finetuneCommand: Command = {
       resume: Boolean(values.resume),
       log: values.log as string | undefined,
       backend: values.backend as FinetunePluginOptions['backend'],
-      workers: num('workers', (n) => (n === 1 || n === 2 ? undefined : 'must be 1 or 2')),
+      workers: values.workers === 'auto' ? 'auto' : num('workers', (n) => (n === 1 || n === 2 ? undefined : 'must be 1, 2 or auto')),
       limit: num('limit', positive),
       seed: num('seed'),
     };
