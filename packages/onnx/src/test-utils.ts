@@ -1,5 +1,5 @@
 // Helpers for this package's tests (not exported from the package).
-import type { Attribute, Graph, Model, SparseTensor, Tensor, Value } from '@shears/core';
+import { mulberry32, type Attribute, type Graph, type Model, type SparseTensor, type Tensor, type Value } from '@shears/core';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -82,17 +82,8 @@ export function modelDigest(m: Model): unknown {
   };
 }
 
-/** Deterministic PRNG (mulberry32) for fuzzing. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for fuzzing: core's mulberry32. */
+export const rng = mulberry32;
 
 let pythonOnnx: boolean | undefined;
 /** Whether /usr/bin/python3 can import onnx (for the checker). */

@@ -1,15 +1,11 @@
+import { mulberry32 } from '@shears/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Arena, choleskyInPlace, gemmJs, inverseCholeskyUpperInPlace, inverseLowerInPlace, jsEngine, ortEngine } from './linalg.js';
 
+/** Seeded uniform [−0.5, 0.5): core's mulberry32, centred. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const r = mulberry32(seed);
+  return () => r() - 0.5;
 }
 
 /** A random SPD matrix X·Xᵀ/k + 0.1·I. */

@@ -1,16 +1,8 @@
 // Shared helpers for this package's tests.
-import { silentLogger, silentProgress, StateBag, RunStager, type Logger, type PluginContext } from '@shears/core';
+import { mulberry32, silentLogger, silentProgress, StateBag, RunStager, type Logger, type PluginContext } from '@shears/core';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0, 1): core's mulberry32. */
+export const rng = mulberry32;
 
 export function context(extra: Partial<PluginContext> = {}): PluginContext & { warnings: string[] } {
   const warnings: string[] = [];
