@@ -5,7 +5,7 @@
 // ones in array order, then index order.
 
 import { ShearsError } from '@shears/core';
-import { quickselect } from './select.js';
+import { doubled, quickselect } from './select.js';
 
 /** Per array: the pruned set as a bitset (bit i of word i >> 5), and how many bits are set. */
 export interface MagnitudeMasks {
@@ -157,8 +157,8 @@ function markBelow(u: Int32Array, w: Int32Array, lo: number, hi: number, cand: C
     const end = base + 32 <= n ? 32 : n - base;
     if (c + 32 > pos.length) {
       // Room for a whole word of candidates, checked once per word.
-      pos = cand.pos = grow(pos, new Uint32Array(2 * pos.length));
-      key = cand.key = grow(key, new Int32Array(2 * key.length));
+      pos = cand.pos = doubled(pos);
+      key = cand.key = doubled(key);
     }
     let acc = 0;
     for (let b = 0; b < end; b++) {
@@ -176,11 +176,6 @@ function markBelow(u: Int32Array, w: Int32Array, lo: number, hi: number, cand: C
   }
   cand.n = c;
   return nan < 0 ? -1 : count;
-}
-
-function grow<T extends Uint32Array | Int32Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
 }
 
 function popcount(x: number): number {
@@ -249,12 +244,8 @@ export function magnitudeMasksExact(weights: readonly Float32Array[], k: number,
         if (h === hi) {
           // Rare (one bucket of 32768): a predictable branch.
           if (c === candPos.length) {
-            const pos = new Uint32Array(2 * c);
-            pos.set(candPos);
-            candPos = pos;
-            const lw = new Uint16Array(2 * c);
-            lw.set(candLow);
-            candLow = lw;
+            candPos = doubled(candPos);
+            candLow = doubled(candLow);
           }
           candPos[c] = i;
           candLow[c++] = m & 0xffff;

@@ -46,6 +46,13 @@ export function quickselect(a: Float32Array, k: number): number {
   return a[lo]!;
 }
 
+/** A typed array twice as long, holding `a` first: for candidate lists that rarely grow. */
+export function doubled<T extends Uint32Array | Int32Array | Uint16Array>(a: T): T {
+  const out = new (a.constructor as new (n: number) => T)(2 * a.length);
+  out.set(a);
+  return out;
+}
+
 /** Order-preserving uint32 key of a float32's bits (−0 is folded onto +0): flip all bits of negatives, the sign bit of the rest. */
 function keyOf(bits: number): number {
   return (bits === 0x80000000 ? 0x80000000 : bits ^ ((bits >> 31) | 0x80000000)) >>> 0;
@@ -216,12 +223,8 @@ export async function pruneLowestStreaming(count: number, segment: (i: number) =
       if (h === hi) {
         // Rare (one bucket of 65536): a predictable branch.
         if (c === scratchPos.length) {
-          const pos = new Uint32Array(2 * c);
-          pos.set(scratchPos);
-          scratchPos = pos;
-          const low = new Uint16Array(2 * c);
-          low.set(scratchLow);
-          scratchLow = low;
+          scratchPos = doubled(scratchPos);
+          scratchLow = doubled(scratchLow);
         }
         scratchPos[c] = n;
         scratchLow[c++] = key & 0xffff;
