@@ -1,4 +1,4 @@
-import { applyInputShapes, batchOnlyShapes, cloneModel, dynamicInputs, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type Value } from '@shears/core';
+import { applyInputShapes, batchOnlyShapes, cloneModel, dynamicInputs, inputShapeHint, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type Value } from '@shears/core';
 import { Converter, tflType, type ConvertOptions, type SparseRecord } from './converter.js';
 import { channelsLast, identity, physicalShape } from './layout.js';
 import { TFLITE_OPS, type CheckContext } from './ops.js';
@@ -65,8 +65,7 @@ export function convertToTflite(model: Model, opts: TfliteConvertOptions = {}): 
   const dyn = dynamicInputs(m);
   if (dyn.length) {
     const list = dyn.map((d) => `${d.name} [${(d.shape ?? ['?']).map((x) => x ?? '?').join(',')}]`).join(', ');
-    const example = dyn.map((d) => `--input-shape ${d.name}:${(d.shape ?? []).map((x, i) => (typeof x === 'number' && x > 0 ? x : i === 0 ? 1 : '?')).join('x') || '1x3x224x224'}`).join(' ');
-    throw new ShearsError('E_DYNAMIC_SHAPE', `tflite: dynamic input shape ${list}; TFLite tensors need static shapes: give ${example}${example.includes('?') ? ' with the ? dims filled in' : ''}`);
+    throw new ShearsError('E_DYNAMIC_SHAPE', `tflite: dynamic input shape ${list}; TFLite tensors need static shapes: give ${dyn.map((d) => inputShapeHint(d.name, d.shape)).join(', ')}`);
   }
   const folded = foldConstants(m);
   const batchNormsFolded = foldBatchNorms(m);

@@ -1,4 +1,4 @@
-import { isStaticShape, quantile, ShearsError, type Model, type NamedTensor, type Value } from '@shears/core';
+import { batchOnlyShapes, inputShapeHint, isStaticShape, quantile, ShearsError, type Model, type NamedTensor } from '@shears/core';
 import { Session, type RuntimeOptions } from './session.js';
 
 export interface BenchOptions extends RuntimeOptions {
@@ -19,27 +19,21 @@ export interface BenchResult {
 export { quantile };
 
 /**
- * The shape random feeds use for an input: its static shape, with a dynamic
- * leading (batch) dim taken as 1 when every other dim is fixed (as exported
- * models usually have); otherwise an error that says which dims to give.
+ * Random feeds for every graph input (float32 normal, int64 zeros): static
+ * shapes as they are, a dynamic batch dim alone taken as 1 (batchOnlyShapes,
+ * as exported models usually have); any other dynamic dim is an error that
+ * says which dims to give.
  */
-export function feedShape(v: Value): number[] {
-  const shape = v.shape;
-  if (isStaticShape(shape)) return [...shape];
-  const rest = shape?.slice(1);
-  if (shape && rest!.length > 0 && isStaticShape(rest)) return [1, ...rest!];
-  const hint = shape ? shape.map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? 1 : '?')).join('x') : '1x3x224x224';
-  throw new ShearsError('E_DYNAMIC_SHAPE', `input ${v.name} has dynamic dims ${shape ? `[${shape.map((d) => d ?? '?').join(',')}]` : '(no shape)'}; pass --input-shape ${v.name}:${hint}${hint.includes('?') ? ' with the ? dims filled in' : ''}`, { node: v.name });
-}
-
-/** Random feeds for every graph input (float32 normal, int64 zeros), of feedShape's shapes. */
 export function randomFeeds(model: Model, seed = 1): Record<string, NamedTensor> {
+  const batchOne = batchOnlyShapes(model, undefined);
   const feeds: Record<string, NamedTensor> = {};
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
   for (const v of model.graph.inputs) {
     if (model.graph.initializers.has(v.name)) continue;
-    const shape = feedShape(v);
+    const shape = isStaticShape(v.shape) ? [...v.shape] : batchOne?.[v.name];
+    if (!shape)
+      throw new ShearsError('E_DYNAMIC_SHAPE', `input ${v.name} has dynamic dims ${v.shape ? `[${v.shape.map((d) => d ?? '?').join(',')}]` : '(no shape)'}; pass ${inputShapeHint(v.name, v.shape)}`, { node: v.name });
     const n = shape.reduce((a, b) => a * b, 1);
     if (v.dtype === 'int64') feeds[v.name] = { dims: shape, data: new BigInt64Array(n) };
     else {

@@ -46,6 +46,16 @@ export function batchOnlyShapes(model: Model, given: Record<string, readonly num
   return Object.keys(out).length ? out : undefined;
 }
 
+/**
+ * The `--input-shape` to suggest for a dynamic input: its fixed dims, 1 for a
+ * dynamic leading (batch) dim, `?` for any other, with a note to fill those in.
+ */
+export function inputShapeHint(name: string, shape: readonly Dim[] | undefined): string {
+  const dims = (shape ?? []).map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? 1 : '?')).join('x');
+  const hint = `--input-shape ${name}:${dims || '1x3x224x224'}`;
+  return dims.includes('?') ? `${hint} with the ? dims filled in` : hint;
+}
+
 const fmt = (s: readonly Dim[]) => `[${s.map((d) => (d === null ? '?' : d)).join(',')}]`;
 
 /**
