@@ -6,11 +6,9 @@
 // follow the main thread's half (as data-parallel training without synced
 // BatchNorm keeps one replica's).
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ShearsError, workerExecArgv, type Model } from '@shears/core';
+import { ShearsError, workerExecArgv, workerScript, type Model } from '@shears/core';
 import { encodeModel } from '@shears/onnx';
 import type { BackendName } from './backend.js';
 import type { LossOptions } from './step.js';
@@ -42,15 +40,7 @@ export interface StepReply {
   error?: string;
 }
 
-function workerPath(): string {
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  const dir = dirname(here);
-  const file = join(dir, here.endsWith('.cjs') ? 'worker.cjs' : 'worker.js');
-  if (!here.endsWith('.ts') && existsSync(file)) return file;
-  const built = join(dir, '..', 'dist', 'worker.js');
-  if (existsSync(built)) return built;
-  throw new ShearsError('E_INTERNAL', `@shears/finetune: worker script not found (${file}); build the package first`);
-}
+const workerPath = () => workerScript(typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url), '@shears/finetune');
 
 /** The rows [from, to) of a batch-major array of `rows` rows. */
 const rowsOf = (data: Float32Array, rows: number, from: number, to: number) => {

@@ -1,24 +1,13 @@
 // A pool of worker threads, each evaluating ONNX model bytes on the same
 // in-memory dataset with a one-thread onnxruntime session.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ShearsError, workerExecArgv, type ErrorCode } from '@shears/core';
+import { ShearsError, workerExecArgv, workerScript, type ErrorCode } from '@shears/core';
 import type { EvalArrays, InputSpec } from './top1.js';
 import type { Job, Reply } from './worker.js';
 
 /** dist/worker.js beside this bundle (dist/worker.cjs from the CJS build; dist/ when running from src/ in tests). */
-export function workerPath(): string {
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  const dir = dirname(here);
-  const cjs = here.endsWith('.cjs');
-  const file = join(dir, cjs ? 'worker.cjs' : 'worker.js');
-  if (!here.endsWith('.ts') && existsSync(file)) return file;
-  const built = join(dir, '..', 'dist', 'worker.js');
-  if (existsSync(built)) return built;
-  throw new ShearsError('E_INTERNAL', `@shears/sensitivity: worker script not found (${file}); build the package first`);
-}
+const workerPath = () => workerScript(typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url), '@shears/sensitivity');
 
 interface Pending {
   resolve: (correct: number) => void;

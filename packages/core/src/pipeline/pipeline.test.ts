@@ -7,7 +7,7 @@ import { definePlugin } from '../plugin/define.js';
 import type { Plugin } from '../plugin/types.js';
 import { tinyModel } from '../testing/tiny-model.js';
 import { CURRENT_CRITERION, PLANS, pipeline } from './pipeline.js';
-import { workerExecArgv } from './worker-argv.js';
+import { workerExecArgv } from './worker-threads.js';
 
 const tag = (name: string, log: string[]): Plugin =>
   definePlugin({ name, kind: 'pass', mutates: true, async run(model) { log.push(name); model.setMetadata(name, '1'); return { model, modified: true }; } });
