@@ -7,7 +7,7 @@ import { pct, si } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
 import { loadModel, withFile } from '../load.js';
 import type { ModelRuntime } from '@shears/core';
-import { analyzeModel, inferShapes } from '@shears/core';
+import { stats } from './stats.js';
 import type { Command } from './types.js';
 
 /** Flags passed to the strategy as options (camelCased), when given. */
@@ -138,13 +138,6 @@ export const prune: Command = {
     if (reportFile) out(io, `report ${reportFile}`);
   },
 };
-
-/** Params, non-zeros, MACs and bytes after (re-)inferring shapes (as shared.ts's, without its data and runtime imports). */
-function stats(model: Model) {
-  inferShapes(model);
-  const a = analyzeModel(model);
-  return { params: a.params, nonzeroParams: a.nonzeroParams, macs: a.macs, bytes: a.bytes, layers: a.layers };
-}
 
 /** The model runtime for plugins, with onnxruntime-node loaded only when one runs a model (magnitude pruning never does). */
 function lazyRuntime(): ModelRuntime {

@@ -1,20 +1,6 @@
-import { analyzeModel, inferShapes, type Model } from '@shears/core';
+import type { Model } from '@shears/core';
 import { checkFits, checkLabels, openDataset, type Dataset } from '@shears/data';
 import { primaryInput } from '@shears/runtime';
-
-export interface ModelStats {
-  params: number;
-  nonzeroParams: number;
-  macs: number;
-  bytes: number;
-}
-
-/** Params, non-zeros, MACs and bytes after (re-)inferring shapes. */
-export function stats(model: Model): ModelStats & { layers: ReturnType<typeof analyzeModel>['layers'] } {
-  inferShapes(model);
-  const a = analyzeModel(model);
-  return { params: a.params, nonzeroParams: a.nonzeroParams, macs: a.macs, bytes: a.bytes, layers: a.layers };
-}
 
 /**
  * Open --data/--calib for a model and check that its samples fit the model's
