@@ -24,7 +24,7 @@ export function runReportData(
   // Latencies from another runtime or batch are not comparable: the name says which.
   const same = (v: Variant) => v.runtime === dense?.runtime && v.batch === dense?.batch;
   if (opts.variants.length)
-    data.runs = opts.variants.map((v) => ({ name: same(v) ? v.name : `${v.name} (${v.runtime}, batch ${v.batch ?? 1})`, accuracy: v.accuracy, macs: v.macs, latencyMs: v.latencyMs, bytes: v.bytes }));
+    data.runs = opts.variants.map((v) => ({ name: same(v) ? v.name : `${v.name} (${v.runtime}, batch ${v.batch ?? 1})`, accuracy: v.accuracy, params: v.params, nonzeroParams: v.nonzeroParams, macs: v.macs, latencyMs: v.latencyMs, bytes: v.bytes }));
   const sens = r.state.get(SENSITIVITY);
   // Each curve starts from the unpruned baseline at amount 0.
   if (sens) data.sensitivity = sens.curves.map((c) => ({ layer: c.layer, points: c.points.some((p) => p.amount === 0) ? c.points : [{ amount: 0, accuracy: sens.baseline }, ...c.points] }));

@@ -36,7 +36,14 @@ export const CLIENT_SCRIPT = `
     return (i === 0 ? n : n.toFixed(1)) + ' ' + u[i];
   }
   function pct(x) { return (x * 100).toFixed(1) + '%'; }
-  function pctAxis(v) { return Math.round(v * 1000) / 10 + '%'; }
+  // A percent tick label with as many decimals as the tick step needs, so
+  // that no two ticks of an axis read the same (92.28%, 92.30%… not 92.3% twice).
+  function pctAxis(v, i, ticks) {
+    var step = Infinity;
+    for (var k = 1; ticks && k < ticks.length; k++) step = Math.min(step, Math.abs(ticks[k].value - ticks[k - 1].value));
+    var digits = isFinite(step) && step > 0 ? Math.max(0, Math.min(8, Math.ceil(-Math.log10(step * 100) - 1e-9))) : 1;
+    return (v * 100).toFixed(digits) + '%';
+  }
   function color(i, alpha) {
     var c = PALETTE[i % PALETTE.length];
     if (alpha === undefined) return c;

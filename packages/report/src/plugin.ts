@@ -33,13 +33,8 @@ const optionsSchema = z
 
 export type HtmlReportOptions = z.input<typeof optionsSchema>;
 
-/** Output channels of a layer, read from its inferred output shape (Conv: axis 1, Gemm/MatMul: last). */
-function channelsOf(l: LayerStats | undefined): number | undefined {
-  const s = l?.outputShape;
-  if (!s || s.length < 2) return undefined;
-  const d = /^(Conv|ConvTranspose|QLinearConv|ConvInteger)$/.test(l!.op) ? s[1] : s[s.length - 1];
-  return typeof d === 'number' ? d : undefined;
-}
+/** Output channels of a layer: its output's dim on the op table's channel axis (`LayerStats.channels`, from analyzeModel). */
+const channelsOf = (l: LayerStats | undefined): number | undefined => l?.channels;
 
 export function summarizePlans(plans: PruningPlan[]): PlanSummary[] {
   return plans.map((p) => {

@@ -161,10 +161,13 @@ function runsSection(data: ReportData): string {
   const withAcc = runs.filter((r) => r.accuracy !== undefined);
   const withLat = withAcc.filter((r) => r.latencyMs !== undefined);
   const best = Math.max(...withAcc.map((r) => r.accuracy!));
+  // Params and non-zero params, both, when the data has them (a pruned model keeps its zeros as params).
+  const withParams = runs.some((r) => r.params !== undefined || r.nonzeroParams !== undefined);
+  const paramCells = (r: (typeof runs)[number]) => (withParams ? `<td class="num">${si(r.params)}</td><td class="num">${si(r.nonzeroParams)}</td>` : '');
   const rows = runs
     .map(
       (r) =>
-        `<tr><td class="name">${escapeHtml(r.name)}</td><td class="num${r.accuracy === best ? ' strong' : ''}">${pct(r.accuracy, 2)}</td><td class="num">${si(r.macs)}</td><td class="num">${ms(r.latencyMs)}</td><td class="num">${fmtBytes(r.bytes)}</td></tr>`,
+        `<tr><td class="name">${escapeHtml(r.name)}</td><td class="num${r.accuracy === best ? ' strong' : ''}">${pct(r.accuracy, 2)}</td>${paramCells(r)}<td class="num">${si(r.macs)}</td><td class="num">${ms(r.latencyMs)}</td><td class="num">${fmtBytes(r.bytes)}</td></tr>`,
     )
     .join('\n');
   const charts = [
@@ -174,7 +177,7 @@ function runsSection(data: ReportData): string {
   return `<section id="runs" class="card">
   <h2>Runs and trade-offs</h2>
   ${charts.length ? `<div class="grid${charts.length > 1 ? ' two' : ''}">${charts.join('')}</div>` : ''}
-  <table><thead><tr><th>Run</th><th class="num">Accuracy</th><th class="num">MACs</th><th class="num">Latency</th><th class="num">Size</th></tr></thead>
+  <table><thead><tr><th>Run</th><th class="num">Accuracy</th>${withParams ? '<th class="num">Params</th><th class="num">Non-zero params</th>' : ''}<th class="num">MACs</th><th class="num">Latency</th><th class="num">Size</th></tr></thead>
   <tbody>${rows}</tbody></table>
 </section>`;
 }

@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { definePlugin, pipeline, ShearsError, type PruningPlan } from '@shears/core';
+import { definePlugin, Graph, Model, Node, pipeline, ShearsError, Tensor, Value, type PruningPlan } from '@shears/core';
 import { onnxImport } from '@shears/onnx';
 import { describe, expect, it } from 'vitest';
 import { EVIL, sampleReport } from '../test/sample.js';
-import { htmlReport, jsonForScript, renderReport, reportSections, validateReportData, writeReport, type ReportData } from './index.js';
+import { buildReportData, htmlReport, jsonForScript, renderReport, reportSections, validateReportData, writeReport, type ReportData } from './index.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -124,5 +124,37 @@ describe('htmlReport plugin', () => {
 
   it('names itself and the option on bad options', () => {
     expect(() => htmlReport({} as never)).toThrow(/^report: option out/);
+  });
+});
+
+/** x[1,3,5,7] → Conv(8) → BatchNormalization → Relu → Flatten → MatMul(6): no two of C, H, W alike. */
+function convBnModel(): Model {
+  const g = new Graph('g');
+  const x = g.addInput(new Value('x', { kind: 'tensor', dtype: 'float32', shape: [1, 3, 5, 7] }));
+  const init = (name: string, dims: number[], v = 0.5) => g.addInitializer(new Tensor({ name, dtype: 'float32', dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(v) }));
+  const node = (opType: string, name: string, inputs: Value[], attributes = {}) => g.appendNode(new Node({ opType, name, inputs, outputs: [`${name}.y`], attributes })).outputs[0]!;
+  let h = node('Conv', 'conv', [x, init('w', [8, 3, 3, 3])], { pads: { type: 'ints', value: [1, 1, 1, 1] } });
+  h = node('BatchNormalization', 'bn', [h, init('s', [8], 1), init('b', [8], 0), init('m', [8], 0), init('v', [8], 1)]);
+  h = node('Flatten', 'flat', [node('Relu', 'relu', [h])]);
+  const y = node('MatMul', 'fc', [h, init('fc.w', [8 * 5 * 7, 6])]);
+  g.outputs.push(y);
+  return new Model({ graph: g, opsetImports: { '': 13 } });
+}
+
+describe('buildReportData', () => {
+  it('reads channels on the op table\'s channel axis: BatchNorm shows C, not the image width', () => {
+    const data = buildReportData(convBnModel(), { before: convBnModel() });
+    const ch = Object.fromEntries(data.layers!.map((l) => [l.op, [l.channelsBefore, l.channelsAfter]]));
+    expect(ch).toEqual({ Conv: [8, 8], BatchNormalization: [8, 8], MatMul: [6, 6] });
+  });
+});
+
+describe('runs table', () => {
+  it('shows params and non-zero params as two columns when the runs carry them', () => {
+    const html = renderReport({ version: 1, runs: [{ name: 'dense', params: 2000, nonzeroParams: 2000, macs: 100, bytes: 10 }, { name: 'pruned', params: 2000, nonzeroParams: 900, macs: 50, bytes: 10 }] });
+    expect(html).toContain('<th class="num">Params</th><th class="num">Non-zero params</th>');
+    expect(html).toMatch(/pruned<\/td><td class="num">–<\/td><td class="num">2\.0k<\/td><td class="num">900<\/td>/);
+    expect(renderReport({ version: 1, runs: [{ name: 'dense', macs: 100, bytes: 10 }] })).not.toContain('Non-zero params');
+    expect(() => validateReportData({ version: 1, runs: [{ name: 'a', macs: 1, bytes: 1, nonzeroParams: 'x' }] })).toThrow(/runs\[0\]\.nonzeroParams must be a finite number/);
   });
 });

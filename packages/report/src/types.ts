@@ -44,6 +44,10 @@ export interface RunRow {
   name: string;
   /** Fraction in [0, 1]. */
   accuracy?: number;
+  /** All float parameters, pruned (zero) ones included. */
+  params?: number;
+  /** Parameters that are not zero. */
+  nonzeroParams?: number;
   macs: number;
   latencyMs?: number;
   bytes: number;
@@ -162,6 +166,8 @@ export function validateReportData(value: unknown, source = 'report data'): Repo
       num(r.bytes, `runs[${i}].bytes`);
       optNum(r.accuracy, `runs[${i}].accuracy`);
       optNum(r.latencyMs, `runs[${i}].latencyMs`);
+      optNum(r.params, `runs[${i}].params`);
+      optNum(r.nonzeroParams, `runs[${i}].nonzeroParams`);
     });
   if (value.exports !== undefined) {
     const e = obj(value.exports, 'exports');

@@ -19,6 +19,8 @@ export interface ChartSeen {
   chart: boolean;
   /** Pixels with non-zero alpha. */
   inked: number;
+  /** The tick labels Chart.js drew, per scale id (x, y…). */
+  ticks: Record<string, string[]>;
 }
 
 export interface PageSeen {
@@ -61,15 +63,19 @@ export async function inspectReport(file: string, ids: string[], opts: { screens
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForFunction(() => document.body.getAttribute('data-charts') !== null, undefined, { timeout: 15_000 });
     const charts = await page.evaluate((ids: string[]) => {
-      const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): unknown } }).Chart;
+      type Scale = { ticks: { label: string | string[] }[] };
+      const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { scales: Record<string, Scale> } | undefined } }).Chart;
       return ids.map((id) => {
         const c = document.getElementById(id) as HTMLCanvasElement | null;
-        if (!c) return { id, exists: false, width: 0, height: 0, chart: false, inked: 0 };
+        if (!c) return { id, exists: false, width: 0, height: 0, chart: false, inked: 0, ticks: {} };
         const r = c.getBoundingClientRect();
         const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
         let inked = 0;
         for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) inked++;
-        return { id, exists: true, width: r.width, height: r.height, chart: !!Chart.getChart(c), inked };
+        const chart = Chart.getChart(c);
+        const ticks: Record<string, string[]> = {};
+        for (const [axis, scale] of Object.entries(chart?.scales ?? {})) ticks[axis] = scale.ticks.map((t) => String(t.label));
+        return { id, exists: true, width: r.width, height: r.height, chart: !!chart, inked, ticks };
       });
     }, ids);
     const seen: PageSeen = {

@@ -32,3 +32,20 @@ describe.skipIf(!haveChromium)('report in real Chromium', () => {
     expect(seen.requests).toEqual([]);
   });
 });
+
+describe.skipIf(!haveChromium)('chart axes in real Chromium', () => {
+  it('labels each tick of an axis once, even when accuracies differ by hundredths of a point', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'report-ticks-')), 'report.html');
+    // The demo's case: every variant within 0.05 points of 92.30%.
+    const runs = [0.923, 0.923, 0.9232, 0.9229].map((accuracy, i) => ({ name: `run ${i}`, accuracy, macs: 1e6 * (i + 1), latencyMs: 1 + i, bytes: 1000 * (i + 1) }));
+    const sensitivity = [{ layer: 'conv1', points: [{ amount: 0, accuracy: 0.923 }, { amount: 0.5, accuracy: 0.9226 }, { amount: 0.9, accuracy: 0.9227 }] }];
+    writeReport({ ...sampleReport(), runs, sensitivity }, file);
+    const seen = await inspectReport(file, CHARTS);
+    expect(seen.problems).toEqual([]);
+    for (const c of seen.charts)
+      for (const [axis, labels] of Object.entries(c.ticks)) expect(new Set(labels).size, `${c.id} ${axis}: ${labels.join(' ')}`).toBe(labels.length);
+    const y = seen.charts.find((c) => c.id === 'chart-runs-macs')!.ticks.y!;
+    expect(y.length).toBeGreaterThan(2);
+    expect(y.every((l) => /^\d+(\.\d+)?%$/.test(l))).toBe(true);
+  });
+});

@@ -94,16 +94,17 @@ export const runCommand: Command = {
   },
 };
 
-/** One row per model file, with ratios against the first (the dense input). */
+/** One row per model file, with ratios against the first (the dense input). Params are all float parameters; non-zero the ones not pruned to zero. */
 export function variantTable(variants: Awaited<ReturnType<typeof import('../variants.js')['measureVariants']>>): string {
   const base = variants[0]!;
   const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(b / a).toFixed(2)}×` : '-');
   return table(
-    ['model', 'accuracy', 'Δ acc', 'params', 'MACs', 'size', 'latency', 'speed-up', 'runtime'],
+    ['model', 'accuracy', 'Δ acc', 'params', 'non-zero', 'MACs', 'size', 'latency', 'speed-up', 'runtime'],
     variants.map((v) => [
       v.name,
       v.accuracy === undefined ? '-' : pct(v.accuracy, 2),
       v === base || v.accuracy === undefined || base.accuracy === undefined ? '-' : `${((v.accuracy - base.accuracy) * 100).toFixed(2)} pt`,
+      si(v.params),
       si(v.nonzeroParams),
       si(v.macs),
       bytes(v.bytes),

@@ -121,3 +121,14 @@ describe('dynamic shapes', () => {
     expect(() => analyzeModel(k.model, { batch: 0 })).toThrow(expect.objectContaining({ code: 'E_DYNAMIC_SHAPE' }));
   });
 });
+
+describe('layer channels', () => {
+  it('reads output channels on the op table channel axis (BatchNorm: axis 1 of NCHW; MatMul: last)', () => {
+    const k = new Kit();
+    const c = k.one('Conv', [k.input('x', [1, 3, 5, 7]), k.floats([8, 3, 3, 3])], { pads: [1, 1, 1, 1] });
+    k.one('BatchNormalization', [c, k.floats([8]), k.floats([8]), k.floats([8]), k.floats([8])]);
+    k.one('MatMul', [k.input('t', [2, 4, 16]), k.floats([16, 6])]);
+    const byOp = Object.fromEntries(analyzeModel(k.model).layers.map((l) => [l.op, l.channels]));
+    expect(byOp).toEqual({ Conv: 8, BatchNormalization: 8, MatMul: 6 });
+  });
+});

@@ -6,7 +6,8 @@ import { cloneModel } from '../ir/clone.js';
 import { elementCount, type Tensor } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import type { Value } from '../ir/value.js';
-import { constTensorOf, dataInputsOf, weightRolesOf } from '../ops/helpers.js';
+import { channelAxisOf, constTensorOf, dataInputsOf, weightRolesOf } from '../ops/helpers.js';
+import type { OpSpec } from '../ops/types.js';
 import type { OpRegistry } from '../ops/registry.js';
 import { inferShapes } from '../shape/infer.js';
 import { batchOnlyShapes, dynamicInputs } from '../shape/inputs.js';
@@ -22,6 +23,8 @@ export interface LayerStats {
   /** 1 - nonzero/params (0 without params). */
   sparsity: number;
   outputShape: Dim[] | undefined;
+  /** Output channels: output 0's dim on the op table's channel axis (NCHW: 1, MatMul: last), when static. */
+  channels?: number;
 }
 
 export interface ModelStats {
@@ -155,10 +158,21 @@ export function analyzeModel(model: Model, opts: AnalyzeOptions = {}): ModelStat
       nz += nonzeroOf.get(v) ?? countNonzero(t);
     }
     macs += m;
-    if (p > 0 || m > 0)
-      layers.push({ name: node.label, op: node.opType, params: p, nonzero: nz, macs: m, sparsity: p ? 1 - nz / p : 0, outputShape: node.outputs[0]?.shape });
+    if (p > 0 || m > 0) {
+      const outputShape = node.outputs[0]?.shape;
+      const channels = channelsOf(spec, node, outputShape);
+      layers.push({ name: node.label, op: node.opType, params: p, nonzero: nz, macs: m, sparsity: p ? 1 - nz / p : 0, outputShape, ...(channels === undefined ? {} : { channels }) });
+    }
   }
   return { params, nonzeroParams, macs, bytes, layers, unresolved };
+}
+
+/** Output 0's dim on the spec's channel axis (negative axes count from the end), when the op is known and the dim static. */
+function channelsOf(spec: OpSpec | undefined, node: Node, shape: Dim[] | undefined): number | undefined {
+  if (!spec || !shape || shape.length < 2) return undefined;
+  const a = channelAxisOf(spec, node);
+  const d = shape[a < 0 ? shape.length + a : a];
+  return typeof d === 'number' && d >= 0 ? d : undefined;
 }
 
 /**
