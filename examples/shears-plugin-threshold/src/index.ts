@@ -38,7 +38,7 @@ export const thresholdPruning = definePluginFactory({ name: NAME, kind: 'strateg
     options: { ...opts },
     async plan(model, ctx): Promise<PruningPlan> {
       const criterion = ctx.state.get(CURRENT_CRITERION);
-      const { targets, skipped } = findPruneTargets(model);
+      const { targets, skipped } = findPruneTargets(model, ctx.ops);
       const actions: PlanAction[] = [];
       for (const t of targets) {
         if (exclude?.test(t.node.name)) {

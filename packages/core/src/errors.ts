@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'E_DATA' // a dataset does not fit
   | 'E_GRAPH' // graph structure problem
   | 'E_RUNTIME' // onnxruntime failed
+  | 'E_NO_RUNTIME' // a data-aware step ran without a runtime (install @shears/runtime)
   | 'E_ABORTED'
   | 'E_INTERNAL';
 

@@ -10,3 +10,5 @@ export * from './prune/index.js';
 export * from './structure/index.js';
 export * from './data/metrics.js';
 export * from './data/random.js';
+export * from './runtime/index.js';
+export * from './transform/index.js';

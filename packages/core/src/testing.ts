@@ -1,5 +1,5 @@
 // Test helpers for plugin packages: the conformance kit and small models.
 export * from './testing/conformance.js';
-export * from './testing/fingerprint.js';
+export { modelFingerprint } from './pipeline/fingerprint.js';
 export * from './testing/tiny-model.js';
 export * from './testing/context.js';

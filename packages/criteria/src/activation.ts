@@ -2,11 +2,14 @@
 import {
   CALIBRATION,
   CALIBRATION_SAMPLES,
+  captureSession,
   channelAxisOf,
-  defaultOpRegistry,
+  chunkBatch,
   definePlugin,
   definePluginFactory,
   parseOptions,
+  primaryInput,
+  requireRuntime,
   weightRolesOf,
   type ChannelGroup,
   type CriterionPlugin,
@@ -16,7 +19,6 @@ import {
   type PluginContext,
 } from '@shears/core';
 import { randomDataset } from '@shears/data';
-import { Capture, chunkBatch, primaryInput } from '@shears/runtime';
 import { z } from 'zod';
 import { aggregate, broadcastAlong, normalizeSchema, normalizeScores, pickMembers, sliceSums } from './common.js';
 
@@ -150,9 +152,10 @@ async function collect(model: Model, sites: Map<string, number>, ctx: PluginCont
     accs.set(v, { axis, absSum: new Float64Array(C), zeros: new Float64Array(C), count: new Float64Array(C), rankSum: new Float64Array(C), maps: new Float64Array(C) });
   }
   if (accs.size === 0) return accs;
+  const runtime = requireRuntime(ctx, name);
   const data = calibration(model, ctx, name, samples);
   const { name: inputName, batch } = primaryInput(model);
-  const capture = await Capture.create(model, [...accs.keys()]);
+  const capture = await captureSession(runtime, model, [...accs.keys()]);
   const task = ctx.progress.start(`${name}: calibration`, Math.min(samples, data.size));
   try {
     for await (const bt of data.batches(batchSize, { limit: samples })) {
@@ -185,7 +188,7 @@ function activationCriterion(pluginName: string, stat: Stat, description: string
       mutates: false,
       needsData: true,
       async score(target, ctx) {
-        const spec = defaultOpRegistry().lookupNode(target.node, target.model);
+        const spec = ctx.ops.lookupNode(target.node, target.model);
         const role = spec && weightRolesOf(spec, target.node).find((r) => r.input === target.input);
         const out = target.node.outputs[0];
         const r = out?.shape?.length;

@@ -90,7 +90,7 @@ export async function prepareDeployModel(input: Model, options: DeployOptions = 
   run('fold-batchnorm', p.foldBatchNorm, () => foldBatchNormPass.apply(model, {}));
   run('dedupe-initializers', p.dedupeInitializers, () => dedupeInitializersPass.apply(model, {}));
   run('remove-dead', p.removeDead, () => mergeReports(passes['remove-dead'], removeDeadPass.apply(model, {})));
-  const opset = opts.opset !== undefined ? convertOpset(model, opts.opset) : undefined;
+  const opset = opts.opset !== undefined ? convertOpset(model, opts.opset, ctx?.ops) : undefined;
   if (opts.fp16) passes.float16 = float16Pass.apply(model, { io: opts.fp16Io });
   const after = stats(model);
   const metadata = await shearsMetadata(input, ctx, before, after, passes, opset, opts);

@@ -1,4 +1,4 @@
-import { constTensorOf, defaultOpRegistry, paramSlotsOf, ShearsError, Tensor, type DType, type Model, type Node, type ParamSlot } from '@shears/core';
+import { constTensorOf, defaultOpRegistry, paramSlotsOf, ShearsError, Tensor, type DType, type Model, type Node, type OpRegistry, type ParamSlot } from '@shears/core';
 
 /**
  * Opset facts the export needs beyond the core op table. The core table
@@ -78,13 +78,11 @@ export interface OpsetReport {
   converted: string[];
 }
 
-const registry = defaultOpRegistry();
-
 /**
  * Convert the default-domain opset of a model in place. Throws E_GRAPH naming
  * the op and node for conversions that are not possible.
  */
-export function convertOpset(model: Model, to: number): OpsetReport {
+export function convertOpset(model: Model, to: number, registry: OpRegistry = defaultOpRegistry()): OpsetReport {
   const from = model.opset('') ?? 1;
   const report: OpsetReport = { from, to, converted: [] };
   if (!Number.isInteger(to) || to < MIN_OPSET || to > MAX_OPSET)
@@ -100,8 +98,8 @@ export function convertOpset(model: Model, to: number): OpsetReport {
     for (const b of OPSET_TABLE.breaking[n.opType] ?? []) if (lo < b.at && b.at <= hi) throw fail(b.why);
     const g = n.graph!;
     // Structural parameters: where the core op table says they live at each opset.
-    const sFrom = slotsAt(n, from);
-    const sTo = slotsAt(n, to);
+    const sFrom = slotsAt(registry, n, from);
+    const sTo = slotsAt(registry, n, to);
     const moves: { name: string; a: ParamSlot; b: ParamSlot; dtype: DType | { like: number }; scalar: boolean }[] = [];
     for (const [k, a] of Object.entries(sFrom)) {
       const b = sTo[k as keyof typeof sTo];
@@ -171,7 +169,7 @@ export function irVersionFor(opset: number): number {
   return 10;
 }
 
-function slotsAt(n: Node, opset: number) {
+function slotsAt(registry: OpRegistry, n: Node, opset: number) {
   const spec = registry.lookup(n.opType, n.domain, opset);
   return spec ? paramSlotsOf(spec, opset).slots : {};
 }

@@ -1,4 +1,4 @@
-import { defaultOpRegistry, Tensor, type Model, type Node, type Value, type WeightRole } from '@shears/core';
+import { defaultOpRegistry, Tensor, type Model, type Node, type OpRegistry, type Value, type WeightRole } from '@shears/core';
 import { SPARSITY_24 } from './table.js';
 
 export interface LayerSparsity {
@@ -33,9 +33,9 @@ export interface SparsityReport {
 export interface SparsityOptions {
   /** Channels below which sparse kernels do not pay (default 256). */
   minChannels?: number;
+  /** The op table that says which ops are prunable compute layers (default: the built-in one; the exporter passes `ctx.ops`). */
+  registry?: OpRegistry;
 }
-
-const registry = defaultOpRegistry();
 
 interface Target {
   node: Node;
@@ -45,7 +45,7 @@ interface Target {
 }
 
 /** Compute ops (per the op table) with a constant float32 weight that has an input-channel axis. */
-function targets(model: Model): Target[] {
+function targets(model: Model, registry: OpRegistry = defaultOpRegistry()): Target[] {
   const out: Target[] = [];
   for (const node of model.graph.nodes) {
     const spec = registry.lookupNode(node, model);
@@ -87,7 +87,7 @@ function count24(w: Float32Array, C: number, outer: number, inner: number): { gr
 export function sparsityReport(model: Model, opts: SparsityOptions = {}): SparsityReport {
   const minChannels = opts.minChannels ?? SPARSITY_24.minChannels;
   const layers: LayerSparsity[] = [];
-  for (const { node, tensor, role, value } of targets(model)) {
+  for (const { node, tensor, role, value } of targets(model, opts.registry)) {
     const groups = role.groupsAttr ? node.attrInt(role.groupsAttr, 1) : 1;
     const { C, outer, inner } = layout(tensor, role.inAxis!);
     const K = tensor.dims[role.outAxis!]!;
@@ -120,7 +120,7 @@ export function enforce24(model: Model, opts: SparsityOptions = {}): SparsityRep
   const before = sparsityReport(model, opts);
   const todo = new Set(before.layers.filter((l) => l.eligible && !l.compliant).map((l) => l.name));
   const G = SPARSITY_24.group;
-  for (const { node, tensor, role, value } of targets(model)) {
+  for (const { node, tensor, role, value } of targets(model, opts.registry)) {
     if (!todo.has(node.label)) continue;
     const { C, outer, inner } = layout(tensor, role.inAxis!);
     const w = Float32Array.from(tensor.floats());

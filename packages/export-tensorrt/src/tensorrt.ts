@@ -220,9 +220,9 @@ export async function prepareTensorRT(input: Model, options: Omit<TensorrtOption
   const rewrites = rewriteForTensorRT(model);
   const { errors, warnings } = checkTensorRT(model, opts);
   if (errors.length) throw err(errors);
-  let sparsity = sparsityReport(model, { minChannels: opts.minChannels });
+  let sparsity = sparsityReport(model, { minChannels: opts.minChannels, registry: ctx?.ops });
   if (opts.enforce2of4) {
-    sparsity = enforce24(model, { minChannels: opts.minChannels });
+    sparsity = enforce24(model, { minChannels: opts.minChannels, registry: ctx?.ops });
     const n = sparsity.layers.filter((l) => l.enforced).length;
     if (n) ctx?.logger.warn(`tensorrt-export: 2:4 pruning changed ${n} layer(s); fine-tune to recover accuracy before deploying`);
   }

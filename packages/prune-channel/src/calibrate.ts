@@ -1,8 +1,7 @@
 // Running calibration data through a model and handing sampled rows to the
 // strategy: only the requested activations are computed (the graph is cut
 // down to what they need), one batch at a time.
-import { cloneModel, ShearsError, type Dataset, type Model, type NamedTensor, type Node, type PluginContext, type Value } from '@shears/core';
-import { chunkBatch, primaryInput, Session } from '@shears/runtime';
+import { chunkBatch, cloneModel, primaryInput, requireRuntime, ShearsError, type Dataset, type Model, type NamedTensor, type Node, type PluginContext, type Value } from '@shears/core';
 
 /**
  * A copy of `model` (weights shared) computing only `names`, as its outputs.
@@ -74,7 +73,7 @@ export async function forEachBatch(
   const outputs = [...new Set([...names, ...keep])].filter((n) => !cut.has(n));
   const capture = outputs.length ? captureModel(model, outputs, new Set(cut.keys())) : undefined;
   const fedNames = capture ? capture.graph.inputs.map((v) => v.name).filter((n) => cut.has(n)) : [];
-  const session = capture ? await Session.create(capture, { threads: ctx.runtime && 'options' in ctx.runtime ? (ctx.runtime as { options?: { threads?: number } }).options?.threads : undefined }) : undefined;
+  const session = capture ? await requireRuntime(ctx, 'channel').session(capture) : undefined;
   const task = ctx.progress.start(label, Math.min(samples, data.size));
   const kept = new Map<string, NamedTensor[]>(keep.map((n) => [n, []]));
   let image = 0;

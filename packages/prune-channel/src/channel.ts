@@ -4,8 +4,8 @@ import {
   cloneModel,
   definePlugin,
   definePluginFactory,
-  OP_REGISTRY,
   parseOptions,
+  requireRuntime,
   ShearsError,
   type ChannelGroup,
   type Dataset,
@@ -105,7 +105,7 @@ function rowsPerImage(c: Consumer, perImage: number, outDims: number[]): number 
 }
 
 async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext): Promise<PruningPlan> {
-  const graph = buildDependencyGraph(model, { groupedConv: opts.groupedConv, crossChannel: opts.crossChannel, inputShapes: opts.inputShapes, registry: ctx.state.get(OP_REGISTRY) });
+  const graph = buildDependencyGraph(model, { groupedConv: opts.groupedConv, crossChannel: opts.crossChannel, inputShapes: opts.inputShapes, registry: ctx.ops });
   const needsData = opts.reconstruct || opts.selection !== 'l1';
   const data = ctx.state.get(CALIBRATION);
   if (needsData && !data) throw new ShearsError('E_DATA', NO_CALIBRATION, { plugin: NAME, option: 'calib' });
@@ -290,7 +290,7 @@ async function statsPass(model: Model, all: Stat[], data: Dataset, samples: numb
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const bufs = new Map<Stat, { x: Float64Array; z: Map<number, Float64Array>; zs: (readonly [Int32Array, Float64Array])[]; rows: Float32Array }>();
-  const mm = new MatMul();
+  const mm = new MatMul(requireRuntime(ctx, NAME));
   try {
     await forEachBatch(model, names, data, samples, opts.batchSize, ctx, `${NAME}: calibration`, async (out, rows, image0) => {
       for (const s of work) {
@@ -431,7 +431,7 @@ async function reconstruct(model: Model, todo: Stat[], graph: Graph, selection: 
   let availPrev = new Set<string>();
   let cache = new Map<string, NamedTensor[]>();
   let refitLast = new Set<Node>();
-  const mm = new MatMul();
+  const mm = new MatMul(requireRuntime(ctx, NAME));
   try {
     for (const [bi, batch] of batches.entries()) {
       const jobs = batch.map((s) => {
@@ -553,6 +553,12 @@ export const channelPruning = definePluginFactory(
       options: { ...opts },
       mutates: false,
       needsData: true,
+      // Before any work: the calibration data and the runtime this strategy's data-aware modes run on.
+      requires(_model, ctx) {
+        if (!(opts.reconstruct || opts.selection !== 'l1')) return;
+        if (!ctx.state.get(CALIBRATION)) throw new ShearsError('E_DATA', NO_CALIBRATION, { plugin: NAME, option: 'calib' });
+        requireRuntime(ctx, NAME);
+      },
       plan: (model, ctx) => planChannel(model, opts, ctx),
     });
   },

@@ -1,8 +1,7 @@
 // Large matrix products (Gram matrices, right-hand sides) run in onnxruntime
 // (MLAS, multi-threaded): a tiny MatMul model with dynamic dimensions, one
 // session per transpose pattern, reused for every layer.
-import { Graph, Model, Node, tensorType, Value } from '@shears/core';
-import { Session } from '@shears/runtime';
+import { Graph, Model, Node, tensorType, Value, type ModelRuntime, type RuntimeSession } from '@shears/core';
 
 function productModel(transA: boolean, transB: boolean, dtype: 'float32' | 'float64'): Model {
   const g = new Graph('matmul');
@@ -21,8 +20,9 @@ function productModel(transA: boolean, transB: boolean, dtype: 'float32' | 'floa
 
 /** op(A) · op(B) in float32 through onnxruntime, where op transposes when asked. */
 export class MatMul {
-  readonly #sessions = new Map<string, Promise<Session>>();
-  constructor(readonly threads?: number) {}
+  readonly #sessions = new Map<string, Promise<RuntimeSession>>();
+  /** Products run on the run's runtime (`ctx.runtime`), with its threads. */
+  constructor(readonly runtime: ModelRuntime) {}
 
   async mul(A: Float32Array, aDims: [number, number], B: Float32Array, bDims: [number, number], transA = false, transB = false): Promise<Float32Array> {
     return (await this.#run('float32', A, aDims, B, bDims, transA, transB)) as Float32Array;
@@ -36,7 +36,7 @@ export class MatMul {
   async #run(dtype: 'float32' | 'float64', A: Float32Array | Float64Array, aDims: [number, number], B: Float32Array | Float64Array, bDims: [number, number], transA: boolean, transB: boolean): Promise<Float32Array | Float64Array> {
     const key = `${dtype}${transA}${transB}`;
     let s = this.#sessions.get(key);
-    if (!s) this.#sessions.set(key, (s = Session.create(productModel(transA, transB, dtype), { threads: this.threads })));
+    if (!s) this.#sessions.set(key, (s = this.runtime.session(productModel(transA, transB, dtype))));
     const out = await (await s).run({ A: { dims: aDims, data: A }, B: { dims: bDims, data: B } });
     return out.C!.data as Float32Array | Float64Array;
   }

@@ -1,7 +1,7 @@
 import { applyPlan, CALIBRATION, cloneModel, deserializePlan, Graph, Model, Node, serializePlan, Tensor, tensorType, Value, type NamedTensor } from '@shears/core';
 import { assertConformance, seededFloats, testContext, tinyModel } from '@shears/core/testing';
 import { randomDataset } from '@shears/data';
-import { Session } from '@shears/runtime';
+import { createRuntime, Session } from '@shears/runtime';
 import { describe, expect, it } from 'vitest';
 import { redundantModel as redundant, residualModel } from './model.js';
 import { captureModel } from '../src/calibrate.js';
@@ -66,7 +66,7 @@ describe('least squares', () => {
     for (let i = 0; i < n; i++) A[i * n + i] += 0.5;
     const B = Float64Array.from(seededFloats(n * m, 4));
     const [L1, L2, B1, B2] = [A.slice(), A.slice(), B.slice(), B.slice()];
-    const mm = new MatMul(1);
+    const mm = new MatMul(createRuntime({ threads: 1 }));
     const mul = mm.mul64.bind(mm);
     try {
       expect(cholesky(L1, n)).toBe(true);

@@ -1,4 +1,4 @@
-import { buildDependencyGraph, definePlugin, definePluginFactory, findDeadChannels, OP_REGISTRY, parseOptions, type PruningPlan, type StrategyPlugin } from '@shears/core';
+import { buildDependencyGraph, definePlugin, definePluginFactory, findDeadChannels, parseOptions, type PruningPlan, type StrategyPlugin } from '@shears/core';
 import { candidates, removeAction } from './filter.js';
 import { compactSchema, type CompactOptions } from './options.js';
 import { keepNonEmpty, type Notes, type Selection } from './select.js';
@@ -22,7 +22,7 @@ export const compactPruning = definePluginFactory(
       options: { ...opts },
       mutates: false,
       async plan(model, ctx): Promise<PruningPlan> {
-        const graph = buildDependencyGraph(model, { groupedConv: opts.groupedConv, crossChannel: opts.crossChannel, inputShapes: opts.inputShapes, registry: ctx.state.get(OP_REGISTRY) });
+        const graph = buildDependencyGraph(model, { groupedConv: opts.groupedConv, crossChannel: opts.crossChannel, inputShapes: opts.inputShapes, registry: ctx.ops });
         const skipped: Notes = [];
         const allowed = new Set(candidates(graph, opts.exclude, skipped).map((g) => g.id));
         const dead = findDeadChannels(graph, { tolerance: opts.tolerance });

@@ -2,7 +2,6 @@ import {
   buildDependencyGraph,
   CALIBRATION_SAMPLES,
   CURRENT_CRITERION,
-  OP_REGISTRY,
   definePlugin,
   definePluginFactory,
   parseOptions,
@@ -58,7 +57,7 @@ export function removeAction(graph: ChannelGraph, g: ChannelGroup, channels: num
 }
 
 async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promise<PruningPlan> {
-  const graph = buildDependencyGraph(model, { groupedConv: opts.groupedConv, crossChannel: opts.crossChannel, inputShapes: opts.inputShapes, registry: ctx.state.get(OP_REGISTRY) });
+  const graph = buildDependencyGraph(model, { groupedConv: opts.groupedConv, crossChannel: opts.crossChannel, inputShapes: opts.inputShapes, registry: ctx.ops });
   const criterion = ctx.state.get(CURRENT_CRITERION) ?? l1();
   if (opts.calibSamples !== undefined) ctx.state.set(CALIBRATION_SAMPLES, opts.calibSamples);
   const skipped: Notes = [];

@@ -1,4 +1,4 @@
-import { applyPlan, buildDependencyGraph, cloneModel, CURRENT_CRITERION, defaultOpRegistry, definePlugin, maskChannels, OP_REGISTRY, pipeline, ShearsError, type OpSpec, type PruningPlan, type RemoveChannelsAction } from '@shears/core';
+import { applyPlan, buildDependencyGraph, cloneModel, CURRENT_CRITERION, defaultOpRegistry, definePlugin, maskChannels, pipeline, ShearsError, type OpSpec, type PruningPlan, type RemoveChannelsAction } from '@shears/core';
 import { assertConformance, testContext, tinyModel } from '@shears/core/testing';
 import { bnScale, random } from '@shears/criteria';
 import { smallFixture } from '@shears/fixtures';
@@ -84,7 +84,7 @@ describe('filter strategy', () => {
     expect(removes(plan).length).toBe(1);
   });
 
-  it('prunes through a custom op a plugin teaches the op table (OP_REGISTRY in the run state)', async () => {
+  it('prunes through a custom op taught by a plugin (ops: [spec]) or by RunOptions.registry, read as ctx.ops', async () => {
     const build = () => {
       const b = new Build();
       b.model.opsetImports.set('com.example', 1);
@@ -99,17 +99,12 @@ describe('filter strategy', () => {
     expect(none.steps[0]!.plan!.actions).toEqual([]);
     expect(none.steps[0]!.plan!.skipped[0]!.reason).toMatch(/unknown op com\.example::Swish2/);
     const swish: OpSpec = { opType: 'Swish2', domain: 'com.example', since: 1, channel: 'unary', zeroPreserving: true, infer: (ctx) => [ctx.type(0)] };
-    const teach = definePlugin({
-      name: 'swish2-op',
-      kind: 'pass',
-      async run(model, ctx) {
-        ctx.state.set(OP_REGISTRY, (ctx.state.get(OP_REGISTRY) ?? defaultOpRegistry()).extend([swish]));
-        return { model, modified: false };
-      },
-    });
+    const teach = definePlugin({ name: 'swish2-op', kind: 'pass', ops: [swish], async run(model) { return { model, modified: false }; } });
     const r = await pipeline(teach, filterPruning({ amount: 0.5, roundTo: 1 })).run(build().model);
     expect(removes(r.steps[1]!.plan!)[0]!.channels).toHaveLength(4);
     expect(r.model.graph.nodes[1]!.outputs[0]!.shape).toEqual([1, 4, 4, 4]);
+    const viaRegistry = await pipeline(filterPruning({ amount: 0.5, roundTo: 1 })).run(build().model, { registry: defaultOpRegistry().extend([swish]) });
+    expect(removes(viaRegistry.steps[0]!.plan!)[0]!.channels).toHaveLength(4);
   });
 
   it('reports grouped layers whose groups cannot be removed', async () => {

@@ -1,6 +1,7 @@
 import { mulberry32 } from '@shears/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Arena, choleskyInPlace, gemmJs, inverseCholeskyUpperInPlace, inverseLowerInPlace, jsEngine, ortEngine } from './linalg.js';
+import { createRuntime } from '@shears/runtime';
+import { Arena, choleskyInPlace, gemmJs, inverseCholeskyUpperInPlace, inverseLowerInPlace, jsEngine, runtimeEngine } from './linalg.js';
 
 /** Seeded uniform [−0.5, 0.5): core's mulberry32, centred. */
 function rng(seed: number) {
@@ -25,7 +26,7 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 describe('linalg', () => {
-  const ort = ortEngine({ threads: 1 });
+  const ort = runtimeEngine(createRuntime({ threads: 1 }));
   afterAll(() => ort.release());
 
   it('gemmJs handles transposes, alpha and beta', () => {

@@ -10,7 +10,7 @@
 // caller keeps across layers.
 
 import { Graph, Model, Node, Value, type DType } from '@shears/core';
-import type { Session } from '@shears/runtime';
+import type { ModelRuntime, RuntimeSession } from '@shears/core';
 
 export type Matrix = Float64Array | Float32Array;
 
@@ -86,11 +86,12 @@ function gemmModel(dtype: DType, transA: boolean, transB: boolean, alpha: number
 }
 
 /**
- * GEMM through onnxruntime: one small session per dtype/transpose/alpha/beta
- * combination, created on first use; results are written into `out` in place.
+ * GEMM on the run's runtime (onnxruntime's MLAS through `ctx.runtime`): one
+ * small session per dtype/transpose/alpha/beta combination, created on first
+ * use; results are written into `out` in place.
  */
-export function ortEngine(opts: { threads?: number } = {}): MatrixEngine {
-  const sessions = new Map<string, Promise<Session>>();
+export function runtimeEngine(runtime: ModelRuntime, opts: { threads?: number } = {}): MatrixEngine {
+  const sessions = new Map<string, Promise<RuntimeSession>>();
   return {
     async gemm(a, b, o) {
       if (o.m * o.k * o.n < ORT_MIN_MACS) return gemmJs(a, b, o);
@@ -100,7 +101,7 @@ export function ortEngine(opts: { threads?: number } = {}): MatrixEngine {
       const withC = beta !== 0;
       const key = `${dtype}:${o.transA ? 1 : 0}${o.transB ? 1 : 0}:${alpha}:${beta}`;
       let s = sessions.get(key);
-      if (!s) sessions.set(key, (s = import('@shears/runtime').then((rt) => rt.Session.create(gemmModel(dtype, !!o.transA, !!o.transB, alpha, beta, withC), { threads: opts.threads, graphOptimization: 'basic' }))));
+      if (!s) sessions.set(key, (s = runtime.session(gemmModel(dtype, !!o.transA, !!o.transB, alpha, beta, withC), { threads: opts.threads, graphOptimization: 'basic' })));
       const feeds: Record<string, { dims: number[]; data: Matrix }> = {
         A: { dims: o.transA ? [o.k, o.m] : [o.m, o.k], data: a },
         B: { dims: o.transB ? [o.n, o.k] : [o.k, o.n], data: b },

@@ -8,7 +8,6 @@ import {
   ShearsError,
   type CriterionPlugin,
   type MaskAction,
-  type OpRegistry,
   type PlanAction,
   type PluginContext,
   type PruneTarget,
@@ -64,8 +63,6 @@ const schema = z
       .string()
       .refine((s) => parsePattern(s) !== undefined, 'must be N:M with 0 < N < M, e.g. 2:4')
       .optional(),
-    /** An op table with plugin-registered prunable ops (default: the built-in one). */
-    registry: z.custom<OpRegistry>((v) => v === undefined || (typeof v === 'object' && v !== null && 'lookupNode' in v), 'must be an OpRegistry').optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -144,7 +141,6 @@ export const unstructuredPruning = definePluginFactory(
   { name: NAME, kind: 'strategy', description: 'unstructured / N:M weight pruning: per layer or global threshold, ERK/LAMP/table allocation' },
   (options?: UnstructuredOptions): StrategyPlugin => {
     const opts = parseOptions(NAME, schema, options);
-    const { registry, ...plain } = opts;
     const pattern = opts.pattern ? parsePattern(opts.pattern) : undefined;
     const exclude = opts.exclude ? new RegExp(opts.exclude) : undefined;
     const table = opts.amountTable ?? (typeof opts.allocation === 'object' ? opts.allocation : undefined);
@@ -160,11 +156,11 @@ export const unstructuredPruning = definePluginFactory(
       name: NAME,
       kind: 'strategy',
       version: '0.1.0',
-      options: { ...plain },
+      options: { ...opts },
       mutates: false,
       async plan(model, ctx): Promise<PruningPlan> {
         const criterion = ctx.state.get(CURRENT_CRITERION) ?? l1();
-        const scan = findPruneTargets(model, registry);
+        const scan = findPruneTargets(model, ctx.ops);
         for (const s of scan.skipped) ctx.logger.warn(`${NAME}: skipping ${s.target}: ${s.reason}`);
         if (!scan.targets.length) {
           const why = scan.skipped.length ? ` (skipped: ${scan.skipped.map((s) => `${s.target}: ${s.reason}`).join('; ')})` : '';
@@ -188,7 +184,7 @@ export const unstructuredPruning = definePluginFactory(
             });
         }
         const actions: PlanAction[] = [];
-        const base = { version: 1 as const, strategy: NAME, criterion: criterion.name, options: { ...plain } };
+        const base = { version: 1 as const, strategy: NAME, criterion: criterion.name, options: { ...opts } };
         if (!layers.length) {
           ctx.logger.warn(`${NAME}: every prunable layer is excluded; nothing to prune`);
           return { ...base, actions, skipped };

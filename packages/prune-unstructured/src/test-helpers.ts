@@ -1,5 +1,6 @@
 // Shared helpers for this package's tests.
-import { mulberry32, silentLogger, silentProgress, StateBag, RunStager, type Logger, type PluginContext } from '@shears/core';
+import { createRuntime } from '@shears/runtime';
+import { defaultOpRegistry, mulberry32, silentLogger, silentProgress, StateBag, RunStager, type Logger, type PluginContext } from '@shears/core';
 
 /** Seeded uniform [0, 1): core's mulberry32. */
 export const rng = mulberry32;
@@ -7,7 +8,7 @@ export const rng = mulberry32;
 export function context(extra: Partial<PluginContext> = {}): PluginContext & { warnings: string[] } {
   const warnings: string[] = [];
   const logger: Logger = { ...silentLogger, warn: (m) => warnings.push(m) };
-  return { logger, progress: silentProgress, signal: new AbortController().signal, state: new StateBag(), outputs: new RunStager(), dryRun: false, warnings, ...extra };
+  return { logger, progress: silentProgress, signal: new AbortController().signal, state: new StateBag(), ops: defaultOpRegistry(), runtime: createRuntime(), outputs: new RunStager(), dryRun: false, warnings, ...extra };
 }
 
 import { Graph, inferShapes, Model, Node, Tensor, Value, tensorType, type DType } from '@shears/core';

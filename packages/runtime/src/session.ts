@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { ShearsError, type Model, type ModelRuntime, type NamedTensor } from '@shears/core';
+import { ShearsError, type Model, type ModelRuntime, type NamedTensor, type RuntimeSession, type RuntimeSessionOptions } from '@shears/core';
 import { encodeModel } from '@shears/onnx';
 import * as ort from 'onnxruntime-node';
 
@@ -16,7 +16,7 @@ export function defaultThreads(): number {
 }
 
 /** A loaded model, ready to run repeatedly. */
-export class Session {
+export class Session implements RuntimeSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly threads: number;
@@ -86,23 +86,33 @@ export function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
 }
 
-/** The ModelRuntime that plugins see in their context. */
+/** The ModelRuntime that plugins see in their context (`ctx.runtime`). */
 export class OrtRuntime implements ModelRuntime {
   readonly name = 'onnxruntime-node';
   readonly options: RuntimeOptions;
+  readonly threads: number;
 
   constructor(options: RuntimeOptions = {}) {
     this.options = options;
+    this.threads = options.threads ?? defaultThreads();
+  }
+
+  session(model: Model | Uint8Array, opts: RuntimeSessionOptions = {}): Promise<Session> {
+    return Session.create(model, { ...this.options, threads: this.threads, ...stripUndefined(opts) });
   }
 
   async run(model: Model, feeds: Record<string, NamedTensor>, opts: { outputs?: string[] } = {}): Promise<Record<string, NamedTensor>> {
-    const s = await Session.create(model, this.options);
+    const s = await this.session(model);
     try {
       return await s.run(feeds, opts.outputs);
     } finally {
       await s.release();
     }
   }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): OrtRuntime {

@@ -58,6 +58,7 @@ export const sensitivity = definePluginFactory(
         const result = await scanSensitivity({
           ...opts,
           model,
+          registry: ctx.ops,
           signal: ctx.signal,
           onProgress: (done, total) => {
             task ??= ctx.progress.start(`${NAME}: ${opts.strategy}`, total);

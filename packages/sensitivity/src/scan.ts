@@ -6,13 +6,16 @@ import {
   buildDependencyGraph,
   cloneModel,
   CURRENT_CRITERION,
+  defaultOpRegistry,
   findPruneTargets,
+  primaryInput,
   ShearsError,
   silentLogger,
   silentProgress,
   StateBag,
   type CriterionPlugin,
   type Model,
+  type OpRegistry,
   type PluginContext,
   type PruningPlan,
 } from '@shears/core';
@@ -20,7 +23,6 @@ import { openDataset, type Dataset } from '@shears/data';
 import { encodeModel, readModel } from '@shears/onnx';
 import { filterPruning } from '@shears/prune-filter';
 import { unstructuredPruning } from '@shears/prune-unstructured';
-import { primaryInput } from '@shears/runtime';
 import { EvalPool } from './pool.js';
 import { countTop1, type EvalArrays, type InputSpec } from './top1.js';
 
@@ -72,6 +74,8 @@ export interface ScanOptions {
   strategyOptions?: Record<string, unknown>;
   /** Criterion ranking what to prune (default: the strategy's, L1). */
   criterion?: CriterionPlugin;
+  /** The op table (the pass gives its run's `ctx.ops`; default: the built-in one). */
+  registry?: OpRegistry;
   /** Called after every evaluation: done of total (baseline included). */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -89,12 +93,12 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 export const exactKey = (label: string) => `^${escapeRegExp(label)}$`;
 
 /** The units a strategy prunes: channel groups (filter) or weight layers (unstructured). */
-export function scanLayers(model: Model, strategy: SensitivityStrategy, inputShapes?: Record<string, number[]>): ScanLayer[] {
+export function scanLayers(model: Model, strategy: SensitivityStrategy, inputShapes?: Record<string, number[]>, registry: OpRegistry = defaultOpRegistry()): ScanLayer[] {
   if (strategy === 'filter') {
-    const graph = buildDependencyGraph(model, { inputShapes });
+    const graph = buildDependencyGraph(model, { inputShapes, registry });
     return graph.groups.filter((g) => g.prunable > 0).map((g) => ({ label: g.layers[0] ?? g.id, names: [...new Set([g.id, ...g.layers])] }));
   }
-  return findPruneTargets(model).targets.map((t) => ({ label: t.node.label, names: [...new Set([t.node.label, t.node.name, t.value.name])] }));
+  return findPruneTargets(model, registry).targets.map((t) => ({ label: t.node.label, names: [...new Set([t.node.label, t.node.name, t.value.name])] }));
 }
 
 function checkOptions(o: ScanOptions): void {
@@ -160,7 +164,7 @@ export function proposalTable(curves: readonly SensitivityCurve[], baseline: num
   return table;
 }
 
-function pluginContext(signal: AbortSignal | undefined, criterion: CriterionPlugin | undefined): PluginContext {
+function pluginContext(signal: AbortSignal | undefined, criterion: CriterionPlugin | undefined, ops: OpRegistry): PluginContext {
   const state = new StateBag();
   if (criterion) state.set(CURRENT_CRITERION, criterion);
   return {
@@ -168,6 +172,7 @@ function pluginContext(signal: AbortSignal | undefined, criterion: CriterionPlug
     progress: silentProgress,
     signal: signal ?? new AbortController().signal,
     state,
+    ops,
     outputs: { stage: () => { throw new ShearsError('E_INTERNAL', 'sensitivity: strategies write no files'); } } as unknown as PluginContext['outputs'],
     dryRun: false,
   };
@@ -176,16 +181,16 @@ function pluginContext(signal: AbortSignal | undefined, criterion: CriterionPlug
 const changes = (plan: PruningPlan) => plan.actions.some((a) => (a.type === 'mask' ? a.prune.length > 0 : true));
 
 /** The model with one layer pruned by `amount`, or undefined when the plan changes nothing. */
-export async function prunedAlone(model: Model, strategy: SensitivityStrategy, label: string, amount: number, opts: Pick<ScanOptions, 'strategyOptions' | 'inputShapes' | 'criterion' | 'signal'> = {}): Promise<Model | undefined> {
+export async function prunedAlone(model: Model, strategy: SensitivityStrategy, label: string, amount: number, opts: Pick<ScanOptions, 'strategyOptions' | 'inputShapes' | 'criterion' | 'signal' | 'registry'> = {}): Promise<Model | undefined> {
   const amountTable = { [exactKey(label)]: amount };
   const plugin =
     strategy === 'filter'
       ? filterPruning({ ...(opts.inputShapes ? { inputShapes: opts.inputShapes } : {}), ...opts.strategyOptions, amountTable })
       : unstructuredPruning({ keepFirst: false, keepLast: false, ...opts.strategyOptions, amountTable });
-  const plan = await plugin.plan(model, pluginContext(opts.signal, opts.criterion));
+  const plan = await plugin.plan(model, pluginContext(opts.signal, opts.criterion, opts.registry ?? defaultOpRegistry()));
   if (!changes(plan)) return undefined;
   const m = cloneModel(model);
-  applyPlan(m, plan);
+  applyPlan(m, plan, { ctx: pluginContext(opts.signal, opts.criterion, opts.registry ?? defaultOpRegistry()) });
   return m;
 }
 
@@ -211,7 +216,7 @@ export async function scanSensitivity(options: ScanOptions): Promise<Sensitivity
   const arrays = await loadArrays(data, batchSize, options.limit);
   const samples = arrays.y.length;
 
-  const all = scanLayers(model, strategy, options.inputShapes);
+  const all = scanLayers(model, strategy, options.inputShapes, options.registry);
   const re = options.layers === undefined ? undefined : typeof options.layers === 'string' ? new RegExp(options.layers) : options.layers;
   const layers = re ? all.filter((l) => l.names.some((n) => re.test(n))) : all;
   if (!layers.length)

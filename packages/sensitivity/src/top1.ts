@@ -1,7 +1,8 @@
 // The one evaluation loop, shared by the worker threads and the in-process
 // path, so both count exactly the same samples in exactly the same way.
-import { labelRank, ShearsError } from '@shears/core';
-import { chunkBatch, Session } from '@shears/runtime';
+import { chunkBatch, labelRank, ShearsError } from '@shears/core';
+// The scan evaluates models in worker threads, each with its own onnxruntime session: it runs models, so it depends on @shears/runtime.
+import { Session } from '@shears/runtime';
 
 /** A labelled dataset held in memory (SharedArrayBuffer-backed when shared with workers). */
 export interface EvalArrays {

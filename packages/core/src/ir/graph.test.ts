@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tinyModel } from '../testing/tiny-model.js';
-import { modelFingerprint } from '../testing/fingerprint.js';
+import { modelFingerprint } from '../pipeline/fingerprint.js';
 import { cloneModel } from './clone.js';
 import { Graph } from './graph.js';
 import { Node } from './node.js';

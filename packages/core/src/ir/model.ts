@@ -22,7 +22,20 @@ export interface ModelInit {
   producerVersion?: string;
 }
 
+const MODEL_BRAND = Symbol.for('shears:model');
+
+/**
+ * Is `x` a Shears Model? A brand, not `instanceof`, so a model made by one
+ * copy of @shears/core (another version, or the CJS build beside the ESM one)
+ * is still recognized by another.
+ */
+export function isModel(x: unknown): x is Model {
+  return typeof x === 'object' && x !== null && (x as { [MODEL_BRAND]?: unknown })[MODEL_BRAND] === true;
+}
+
 export class Model {
+  /** The brand `isModel` checks (shared by every copy of core through Symbol.for). */
+  readonly [MODEL_BRAND] = true;
   irVersion: number;
   opsetImports: Map<string, number>;
   producerName?: string;

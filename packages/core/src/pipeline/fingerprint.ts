@@ -1,26 +1,66 @@
 import type { Model } from '../ir/model.js';
+import type { Tensor } from '../ir/tensor.js';
 
-/** FNV-1a over bytes; cheap content hash for change detection in tests. */
-function fnv(bytes: Uint8Array, h = 0x811c9dc5): number {
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193) >>> 0;
-  return h;
+/** FNV-1a over 32-bit words (bytes for the tail); a cheap content hash for change detection. */
+function hashBytes(bytes: Uint8Array, h = 0x811c9dc5): number {
+  const words = bytes.byteOffset % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : undefined;
+  let i = 0;
+  if (words) {
+    for (let w = 0; w < words.length; w++) h = Math.imul(h ^ words[w]!, 0x01000193);
+    i = words.length << 2;
+  }
+  for (; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+export interface FingerprintOptions {
+  /**
+   * Hash every initializer's bytes (default true). Without it the
+   * fingerprint covers structure only: nodes, wiring, attributes, and each
+   * initializer's name, type, dims and tensor identity; O(nodes), so the
+   * pipeline can afford it on every step.
+   */
+  weights?: boolean;
+}
+
+/** A model's state before a hook, to check afterwards that the hook did not change it. */
+export interface ModelSnapshot {
+  readonly text: string;
+  /** The initializer tensors in order (their identity, without hashing bytes). */
+  readonly tensors: readonly Tensor[];
+}
+
+export function snapshotModel(model: Model, opts: FingerprintOptions = {}): ModelSnapshot {
+  const tensors: Tensor[] = [];
+  return { text: fingerprintParts(model, opts.weights ?? false, tensors), tensors };
+}
+
+export function sameSnapshot(a: ModelSnapshot, b: ModelSnapshot): boolean {
+  return a.text === b.text && a.tensors.length === b.tensors.length && a.tensors.every((t, i) => t === b.tensors[i]);
 }
 
 /**
  * A string that changes when the model's structure or weights change: node
- * ops, wiring and attributes, and a hash of every initializer's bytes.
+ * ops, wiring and attributes, and (with `weights`) a hash of every
+ * initializer's bytes.
  */
-export function modelFingerprint(model: Model): string {
+export function modelFingerprint(model: Model, opts: FingerprintOptions = {}): string {
+  return fingerprintParts(model, opts.weights ?? true, []);
+}
+
+function fingerprintParts(model: Model, weights: boolean, tensors: Tensor[]): string {
   const g = model.graph;
   const parts: string[] = [];
   parts.push(`in:${g.inputs.map((v) => v.name).join(',')}`, `out:${g.outputs.map((v) => v.name).join(',')}`);
   for (const n of g.nodes) {
-    const attrs = [...n.attributes.values()].map((a) => `${a.name}=${a.type === 'tensor' ? fnv(a.value.rawBytes()) : JSON.stringify(a.value)}`);
+    const attrs = [...n.attributes.values()].map((a) => `${a.name}=${a.type === 'tensor' ? (weights ? hashBytes(a.value.rawBytes()) : a.value.dims.join('x')) : JSON.stringify(a.value)}`);
     parts.push(`${n.domain}:${n.opType}(${n.inputs.map((v) => v?.name ?? '').join(',')})->${n.outputs.map((v) => v.name).join(',')}[${attrs.join(';')}]`);
   }
   for (const [name, v] of g.initializers) {
     const t = v.constValue!;
-    parts.push(`init:${name}:${t.dtype}:${t.dims.join('x')}:${t.dtype === 'string' ? 's' : fnv(t.rawBytes())}`);
+    tensors.push(t);
+    const content = t.dtype === 'string' ? 's' : weights ? hashBytes(t.rawBytes()) : v.hasMask ? 'masked' : '';
+    parts.push(`init:${name}:${t.dtype}:${t.dims.join('x')}:${content}`);
   }
   return parts.join('\n');
 }

@@ -1,10 +1,12 @@
 import { ShearsError, isShearsError } from '../errors.js';
-import { Model } from '../ir/model.js';
+import { isModel, type Model } from '../ir/model.js';
+import { defaultOpRegistry, type OpRegistry } from '../ops/registry.js';
 import { applyPlan, type ChannelApplier } from '../plugin/apply-plan.js';
 import { StateBag, silentLogger, silentProgress, stateKey, type Logger, type ModelRuntime, type PluginContext, type ProgressReporter } from '../plugin/context.js';
 import { definePlugin } from '../plugin/define.js';
 import type { PruningPlan } from '../plugin/plan.js';
-import type { CriterionPlugin, PipelineInput, Plugin } from '../plugin/types.js';
+import type { CriterionPlugin, ImporterPlugin, PipelineInput, Plugin } from '../plugin/types.js';
+import { sameSnapshot, snapshotModel, type ModelSnapshot } from './fingerprint.js';
 import { RunStager } from './staging.js';
 
 /** The criterion most recently `use`d before a strategy; strategies that accept criteria read it. */
@@ -19,6 +21,17 @@ export interface RunOptions {
   progress?: ProgressReporter;
   signal?: AbortSignal;
   runtime?: ModelRuntime;
+  /** The op table every step reads as `ctx.ops` (default: `defaultOpRegistry()`); pass `defaultOpRegistry().extend([spec])` to teach Shears an op. */
+  registry?: OpRegistry;
+  /**
+   * How the pipeline holds plugins to their word that they leave their input
+   * model alone (strategies' `plan`, exporters, and passes and fine-tuners that
+   * declare `mutates: false`): 'structure' (default) compares nodes, wiring,
+   * attributes and initializer identities before and after the hook, O(nodes);
+   * 'full' also hashes every weight (debug; `SHEARS_DEBUG=1` turns it on);
+   * 'off' skips the check.
+   */
+  checkMutation?: 'structure' | 'full' | 'off';
   /** Plan only: strategies' plans are recorded, not applied. */
   dryRun?: boolean;
   /** Applies structured (remove-channels) plans instead of core's structural applier. */
@@ -87,18 +100,21 @@ export class Pipeline {
       progress: opts.progress ?? silentProgress,
       signal: opts.signal ?? new AbortController().signal,
       state,
+      ops: runOps(opts.registry ?? defaultOpRegistry(), this.#plugins),
       runtime: opts.runtime,
       outputs: stager,
       dryRun: opts.dryRun ?? false,
     };
+    const check = opts.checkMutation ?? (process.env.SHEARS_DEBUG ? 'full' : 'structure');
     const steps: StepRecord[] = [];
-    let model: Model | undefined = input instanceof Model ? input : undefined;
+    const plugins = this.#chooseImporter(input);
+    let model: Model | undefined = isModel(input) ? input : undefined;
     try {
-      for (const [i, plugin] of this.#plugins.entries()) {
+      for (const [i, plugin] of plugins.entries()) {
         if (ctx.signal.aborted) throw new ShearsError('E_ABORTED', `pipeline aborted before ${plugin.name}`, { plugin: plugin.name });
-        opts.onStep?.(i, this.#plugins.length, plugin);
+        opts.onStep?.(i, plugins.length, plugin);
         const t0 = performance.now();
-        const record = await this.#step(plugin, model, input, ctx, opts.channelApplier);
+        const record = await this.#step(plugin, model, input, ctx, { channelApplier: opts.channelApplier, check });
         model = record.model;
         steps.push({ ...record.step, seconds: (performance.now() - t0) / 1000 });
       }
@@ -112,7 +128,28 @@ export class Pipeline {
     }
   }
 
-  async #step(plugin: Plugin, model: Model | undefined, input: PipelineInput, ctx: PluginContext, channelApplier?: ChannelApplier): Promise<{ model: Model | undefined; step: Omit<StepRecord, 'seconds'> }> {
+  /**
+   * The leading importers are alternatives: the first whose `accepts(input)`
+   * is not false reads the input, the others are dropped. A model input needs
+   * none of them.
+   */
+  #chooseImporter(input: PipelineInput): Plugin[] {
+    const lead: ImporterPlugin[] = [];
+    for (const p of this.#plugins) {
+      if (p.kind !== 'importer') break;
+      lead.push(p);
+    }
+    const rest = this.#plugins.slice(lead.length);
+    if (lead.length === 0 || isModel(input)) return rest;
+    const chosen = lead.find((p) => p.accepts?.(input) !== false);
+    if (!chosen) {
+      const what = typeof input === 'string' ? input : `${input.byteLength} bytes`;
+      throw new ShearsError('E_PLUGIN', `no importer accepts ${what} (tried ${lead.map((p) => p.name).join(', ')})`, { file: typeof input === 'string' ? input : undefined, plugin: lead[0]!.name, hook: 'accepts' });
+    }
+    return [chosen, ...rest];
+  }
+
+  async #step(plugin: Plugin, model: Model | undefined, input: PipelineInput, ctx: PluginContext, how: { channelApplier?: ChannelApplier; check: 'structure' | 'full' | 'off' }): Promise<{ model: Model | undefined; step: Omit<StepRecord, 'seconds'> }> {
     const base = { plugin: plugin.name, kind: plugin.kind };
     if (plugin.kind === 'importer') {
       if (model) throw new ShearsError('E_PLUGIN', `${plugin.name}: an importer must come first, and the pipeline already has a model`, { plugin: plugin.name, hook: 'import' });
@@ -126,46 +163,60 @@ export class Pipeline {
     if (!model) throw new ShearsError('E_PLUGIN', `${plugin.name}: no model yet; the pipeline input is a file, so start with an importer such as onnxImport()`, { plugin: plugin.name });
     const m: Model = model;
     if (plugin.requires) await call(plugin, 'requires', () => plugin.requires!(m, ctx));
-    let out: { model: Model | undefined; step: Omit<StepRecord, 'seconds'> };
-    switch (plugin.kind) {
-      case 'pass': {
-        const r = await call(plugin, 'run', () => plugin.run(m, ctx));
-        out = { model: r.model, step: { ...base, modified: r.modified, details: r.details } };
-        break;
-      }
-      case 'finetuner': {
-        // A dry run plans; training the unpruned model would be wasted work.
-        if (ctx.dryRun) {
-          out = { model: m, step: { ...base, modified: false, details: { skipped: 'dry run' } } };
-          break;
-        }
-        const r = await call(plugin, 'finetune', () => plugin.finetune(m, ctx));
-        out = { model: r.model, step: { ...base, modified: r.modified, details: r.details } };
-        break;
-      }
-      case 'strategy': {
-        const plan = await call(plugin, 'plan', () => plugin.plan(m, ctx));
-        ctx.state.require(PLANS).push(plan);
-        if (ctx.dryRun) {
-          out = { model: m, step: { ...base, modified: false, plan } };
-        } else {
-          const r = await call(plugin, 'apply', async () => applyPlan(m, plan, { ctx, channelApplier }));
-          out = { model: r.model, step: { ...base, modified: r.modified, details: r.details, plan } };
-        }
-        break;
-      }
-      case 'exporter': {
-        if (ctx.dryRun) {
-          out = { model: m, step: { ...base, modified: false, details: { skipped: 'dry run' } } };
-          break;
-        }
-        const r = await call(plugin, 'export', () => plugin.export(m, ctx));
-        out = { model: m, step: { ...base, modified: false, details: r.details, files: r.files } };
-        break;
-      }
+    // Skipped on dry runs: training the unpruned model or writing files would be wasted work.
+    if (ctx.dryRun && (plugin.kind === 'finetuner' || plugin.kind === 'exporter')) return { model: m, step: { ...base, modified: false, details: { skipped: 'dry run' } } };
+    const guard = keepsInput(plugin) && how.check !== 'off' ? snapshotModel(m, { weights: how.check === 'full' }) : undefined;
+    const out = await runHook(plugin, m, ctx);
+    if (guard && how.check !== 'off') checkUnchanged(plugin, m, guard, how.check);
+    const plan = out.step.plan;
+    if (!plan || ctx.dryRun) return out;
+    // Plan, then apply: the one applier edits the model, never the strategy.
+    const r = await call(plugin, 'apply', async () => applyPlan(m, plan, { ctx, channelApplier: how.channelApplier }));
+    return { model: r.model, step: { ...out.step, modified: r.modified, details: r.details } };
+  }
+}
+
+/** The run's op table: the given one, extended with the ops the pipeline's plugins teach. */
+function runOps(base: OpRegistry, plugins: readonly Plugin[]): OpRegistry {
+  const taught = plugins.flatMap((p) => p.ops ?? []);
+  return taught.length ? base.extend(taught) : base;
+}
+
+/** Does the plugin promise to leave its input model as it was? */
+function keepsInput(plugin: Plugin): boolean {
+  if (plugin.kind === 'strategy' || plugin.kind === 'exporter') return true;
+  return (plugin.kind === 'pass' || plugin.kind === 'finetuner') && plugin.mutates === false;
+}
+
+function checkUnchanged(plugin: Plugin, model: Model, before: ModelSnapshot, check: 'structure' | 'full'): void {
+  if (sameSnapshot(before, snapshotModel(model, { weights: check === 'full' }))) return;
+  const promise = plugin.kind === 'strategy' ? 'a strategy only plans (plan() must not edit the model)' : plugin.kind === 'exporter' ? 'an exporter must not edit the model it writes' : 'it declares mutates: false';
+  throw new ShearsError('E_PLUGIN', `${plugin.name} changed its input model, but ${promise}; return an edited copy instead`, { plugin: plugin.name });
+}
+
+/** The hook of a plugin that edits, plans or writes a model (not importers or criteria). */
+async function runHook(plugin: Plugin, m: Model, ctx: PluginContext): Promise<{ model: Model; step: Omit<StepRecord, 'seconds'> }> {
+  const base = { plugin: plugin.name, kind: plugin.kind };
+  switch (plugin.kind) {
+    case 'pass': {
+      const r = await call(plugin, 'run', () => plugin.run(m, ctx));
+      return { model: r.model, step: { ...base, modified: r.modified, details: r.details } };
     }
-    if (plugin.ensures) await call(plugin, 'ensures', () => plugin.ensures!(out.model!, ctx));
-    return out;
+    case 'finetuner': {
+      const r = await call(plugin, 'finetune', () => plugin.finetune(m, ctx));
+      return { model: r.model, step: { ...base, modified: r.modified, details: r.details } };
+    }
+    case 'strategy': {
+      const plan = await call(plugin, 'plan', () => plugin.plan(m, ctx));
+      ctx.state.require(PLANS).push(plan);
+      return { model: m, step: { ...base, modified: false, plan } };
+    }
+    case 'exporter': {
+      const r = await call(plugin, 'export', () => plugin.export(m, ctx));
+      return { model: m, step: { ...base, modified: false, details: r.details, files: r.files } };
+    }
+    default:
+      throw new ShearsError('E_INTERNAL', `${plugin.name}: no hook for kind ${plugin.kind}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Model } from '../ir/model.js';
+import type { OpRegistry } from '../ops/registry.js';
 
 export interface Logger {
   debug(msg: string): void;
@@ -25,8 +26,15 @@ export interface StateKey<T> {
   readonly __type?: T;
 }
 
+/**
+ * A state key. Its symbol comes from the global registry
+ * (`Symbol.for('shears:' + name)`), so a plugin that loaded its own copy of
+ * @shears/core (another version, or CJS beside ESM) reads and writes the same
+ * entries as the pipeline. Names are therefore global: prefix yours with your
+ * package name.
+ */
 export function stateKey<T>(name: string): StateKey<T> {
-  return { id: Symbol(name), name };
+  return { id: Symbol.for(`shears:${name}`), name };
 }
 
 /** Per-run state shared between plugins, keyed by typed keys (never module globals). */
@@ -53,12 +61,41 @@ export interface NamedTensor {
   data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
+/** How a runtime session runs: intra-op threads and graph optimization level. */
+export interface RuntimeSessionOptions {
+  /** Intra-op threads; default: the runtime's own `threads`. */
+  threads?: number;
+  graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** A model loaded once and run many times (calibration, Gram matrices, evaluation). */
+export interface RuntimeSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly threads: number;
+  /**
+   * Run once; `outputs` names the values to fetch (default: the graph
+   * outputs). `opts.into` gives preallocated outputs (exact dims and type)
+   * that the runtime may write in place and returns as given.
+   */
+  run(feeds: Record<string, NamedTensor>, outputs?: string[], opts?: { into?: Record<string, NamedTensor> }): Promise<Record<string, NamedTensor>>;
+  release(): Promise<void>;
+}
+
 /**
- * What a runtime can do for plugins (implemented by @shears/runtime over
- * onnxruntime-node). Core only knows the interface.
+ * What a runtime does for plugins. @shears/runtime implements it over
+ * onnxruntime-node (`createRuntime()`); core only knows the interface, so
+ * strategies and criteria reach a runtime through `ctx.runtime` and install
+ * without one. Capturing intermediate values is `captureSession()` (core),
+ * built on `session()`.
  */
 export interface ModelRuntime {
   readonly name: string;
+  /** Intra-op threads sessions use unless told otherwise. */
+  readonly threads: number;
+  /** Load a model (IR or ONNX bytes) for repeated runs. */
+  session(model: Model | Uint8Array, opts?: RuntimeSessionOptions): Promise<RuntimeSession>;
+  /** Load, run once, release. */
   run(model: Model, feeds: Record<string, NamedTensor>, opts?: { outputs?: string[] }): Promise<Record<string, NamedTensor>>;
 }
 
@@ -73,6 +110,14 @@ export interface PluginContext {
   progress: ProgressReporter;
   signal: AbortSignal;
   state: StateBag;
+  /**
+   * The run's op table: per-op knowledge every strategy, criterion, pass,
+   * exporter and analysis reads (set from `RunOptions.registry`; the default
+   * table otherwise). Extend it with `registry.extend([spec])` and pass the
+   * result as `registry`, and every step sees the new op.
+   */
+  ops: OpRegistry;
+  /** The runtime data-aware steps run models on; `requireRuntime(ctx, who)` to get it or fail clearly. */
   runtime?: ModelRuntime;
   outputs: OutputStager;
   /** Plan only: strategies' plans are recorded but not applied, fine-tuners and exporters are skipped, and nothing staged is written. */

@@ -19,6 +19,8 @@ export function pluginProblem(x: unknown): string | undefined {
   if (!PLUGIN_KINDS.includes(p.kind as PluginKind)) return `'kind' must be one of ${PLUGIN_KINDS.join(', ')} (got ${JSON.stringify(p.kind)})`;
   const hook = REQUIRED_HOOK[p.kind as PluginKind];
   if (typeof p[hook] !== 'function') return `a ${String(p.kind)} plugin needs a '${hook}' hook`;
+  if (p.ops !== undefined && !(Array.isArray(p.ops) && p.ops.every((s) => s && typeof s === 'object' && typeof (s as { opType?: unknown }).opType === 'string')))
+    return "'ops' must be an array of op specs ({ opType, domain?, since, … })";
   return undefined;
 }
 

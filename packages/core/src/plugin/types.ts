@@ -1,6 +1,7 @@
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
+import type { OpSpec } from '../ops/types.js';
 import type { PluginContext } from './context.js';
 import type { CriterionHooks } from './criterion-hooks.js';
 import type { PruningPlan } from './plan.js';
@@ -27,10 +28,19 @@ export interface PluginBase {
    * false must return a new model when it changes something.
    */
   mutates?: boolean;
-  /** Precondition; throw a ShearsError to refuse the model. */
+  /**
+   * Ops this plugin teaches Shears (a custom or contrib op's channel kind,
+   * weights, shape rule…). The pipeline extends the run's op table with the
+   * specs of every plugin it holds before the first step, so every step sees
+   * them through `ctx.ops`.
+   */
+  ops?: readonly OpSpec[];
+  /**
+   * Precondition, checked by the pipeline just before the hook (and by
+   * `shears run --dry-run`): throw a ShearsError to refuse the model or the
+   * run (e.g. no calibration data, no runtime) before any work is done.
+   */
   requires?(model: Model, ctx: PluginContext): void | Promise<void>;
-  /** Postcondition checked after the hook ran. */
-  ensures?(model: Model, ctx: PluginContext): void | Promise<void>;
 }
 
 /** Where a pipeline's model comes from. */

@@ -18,7 +18,6 @@ import type { ConstRef, RewriteRec } from './build.js';
 import { buildDependencyGraph, cachedDependencyGraph, ChannelGraph } from './graph.js';
 import type { Space } from './space.js';
 import { sliceMask, sliceTensor } from './tensor-slice.js';
-import { OP_REGISTRY } from './registry-key.js';
 import type { ChannelSelection, StructureChoices, StructureOptions } from './types.js';
 
 export interface RemoveChannelsOptions extends StructureOptions {
@@ -354,14 +353,14 @@ export function planChoices(actions: RemoveChannelsAction[], plugin: string): St
 
 /**
  * The channel applier applyPlan uses by default: builds the dependency graph
- * with the plan's structure options (and the run's OP_REGISTRY, if a plugin
+ * with the plan's structure options (and the run's op table `ctx.ops`, if a plugin
  * set one), re-finds each group by id (checking its size), and removes the
  * channels.
  */
 export function applyChannelRemoval(model: Model, plan: PruningPlan, ctx?: PluginContext): PassResult {
   const actions = plan.actions.filter((a): a is RemoveChannelsAction => a.type === 'remove-channels');
   if (actions.length === 0) return { model, modified: false, details: {} };
-  const graph = cachedDependencyGraph(model, { ...planChoices(actions, plan.strategy), registry: ctx?.state.get(OP_REGISTRY) });
+  const graph = cachedDependencyGraph(model, { ...planChoices(actions, plan.strategy), registry: ctx?.ops });
   const selection = new Map<string, Set<number>>();
   for (const a of actions) {
     const g = graph.group(a.group);

@@ -3,7 +3,7 @@
 import { ShearsError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
-import type { OpRegistry } from '../ops/registry.js';
+import { defaultOpRegistry, type OpRegistry } from '../ops/registry.js';
 import { buildStructure, type BuildResult, type MemberRec } from './build.js';
 import { UnionFind, type Space } from './space.js';
 import type { ActivationSite, BlockNote, ChannelGroup, ChannelSelection, DependencyGraph, GroupMember, StructureChoices, StructureOptions } from './types.js';
@@ -220,11 +220,11 @@ export class ChannelGraph implements DependencyGraph {
  */
 export function buildDependencyGraph(model: Model, opts: StructureOptions = {}): ChannelGraph {
   const graph = new ChannelGraph(buildStructure(model, opts));
-  if (!opts.inputShapes) cache.set(model, { graph, registry: opts.registry, stamp: stampOf(model, graph.choices) });
+  if (!opts.inputShapes) cache.set(model, { graph, registry: opts.registry ?? defaultOpRegistry(), stamp: stampOf(model, graph.choices) });
   return graph;
 }
 
-const cache = new WeakMap<Model, { graph: ChannelGraph; registry?: OpRegistry; stamp: string }>();
+const cache = new WeakMap<Model, { graph: ChannelGraph; registry: OpRegistry; stamp: string }>();
 
 /**
  * The last graph built for this model with these options, when the model's
@@ -234,7 +234,7 @@ const cache = new WeakMap<Model, { graph: ChannelGraph; registry?: OpRegistry; s
 export function cachedDependencyGraph(model: Model, opts: StructureChoices & { registry?: OpRegistry } = {}): ChannelGraph {
   const hit = cache.get(model);
   const c = { groupedConv: opts.groupedConv ?? 'groups', crossChannel: opts.crossChannel ?? 'block' };
-  if (hit && hit.registry === opts.registry && hit.stamp === stampOf(model, c)) return hit.graph;
+  if (hit && hit.registry === (opts.registry ?? defaultOpRegistry()) && hit.stamp === stampOf(model, c)) return hit.graph;
   return buildDependencyGraph(model, { ...c, registry: opts.registry });
 }
 

@@ -4,5 +4,4 @@ export { removeChannels, applyChannelRemoval, type RemoveChannelsOptions, type R
 export { maskChannels, type MaskChannelsReport } from './mask.js';
 export { findDeadChannels, type DeadChannels, type DeadChannelOptions } from './dead.js';
 export { float32Source } from './tensor-slice.js';
-export { OP_REGISTRY } from './registry-key.js';
 export { cachedDependencyGraph } from './graph.js';

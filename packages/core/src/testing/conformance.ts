@@ -11,7 +11,7 @@ import { pluginProblem } from '../plugin/define.js';
 import { deserializePlan, serializePlan } from '../plugin/plan.js';
 import type { Plugin, PluginFactory, ScoreTarget } from '../plugin/types.js';
 import { RunStager } from '../pipeline/staging.js';
-import { modelFingerprint } from './fingerprint.js';
+import { modelFingerprint } from '../pipeline/fingerprint.js';
 import { tinyModel } from './tiny-model.js';
 
 export interface ConformanceOptions {

@@ -1,3 +1,4 @@
+import { defaultOpRegistry } from '../ops/registry.js';
 import { StateBag, silentLogger, silentProgress, type PluginContext } from '../plugin/context.js';
 import { RunStager } from '../pipeline/staging.js';
 
@@ -8,6 +9,7 @@ export function testContext(overrides: Partial<PluginContext> = {}): PluginConte
     progress: silentProgress,
     signal: new AbortController().signal,
     state: new StateBag(),
+    ops: defaultOpRegistry(),
     outputs: new RunStager(),
     dryRun: false,
     ...overrides,

@@ -2,16 +2,14 @@
 // else random:32 with a warning), and one runtime pass that captures every
 // layer input the criterion needs, batch by batch.
 
-import { CALIBRATION, ShearsError, type Dataset, type Model, type NamedTensor, type PluginContext } from '@shears/core';
+import { CALIBRATION, captureSession, chunkBatch, primaryInput, requireRuntime, ShearsError, type Dataset, type Model, type NamedTensor, type PluginContext } from '@shears/core';
 import { checkFits, openDataset } from '@shears/data';
-// @shears/runtime (onnxruntime-node) loads on first use: magnitude pruning never needs it.
-const runtime = () => import('@shears/runtime');
 
 export const DEFAULT_CALIBRATION = 'random:32';
 
 /** The calibration set, checked against the model input. */
 export async function calibrationSet(model: Model, ctx: PluginContext, plugin: string): Promise<Dataset> {
-  const { name } = (await runtime()).primaryInput(model);
+  const { name } = primaryInput(model);
   const input = model.graph.inputs.find((v) => v.name === name)!;
   let data = ctx.state.get(CALIBRATION);
   if (!data) {
@@ -68,7 +66,7 @@ export async function forEachActivationBatch(
   opts: CaptureOptions,
   fn: (batch: ActivationBatch) => void | Promise<void>,
 ): Promise<{ samples: number }> {
-  const { Capture, chunkBatch, primaryInput } = await runtime();
+  const runtime = requireRuntime(ctx, opts.plugin);
   const { name: inputName, batch: fixed } = primaryInput(model);
   const unique = [...new Set(names)];
   const captured = unique.filter((n) => n !== inputName);
@@ -76,7 +74,7 @@ export async function forEachActivationBatch(
   if (total === 0) throw new ShearsError('E_DATA', `${opts.plugin}: the calibration set ${data.name} is empty`, { plugin: opts.plugin });
   const budget = opts.budgetFloats ?? 48 * 1024 * 1024;
   const bs = fixed ?? opts.batchSize ?? Math.max(1, Math.min(64, Math.floor(budget / Math.max(1, perSample(model, unique)))));
-  const capture = captured.length ? await Capture.create(model, captured) : undefined;
+  const capture = captured.length ? await captureSession(runtime, model, captured) : undefined;
   const task = ctx.progress.start(`${opts.plugin}: calibration`, total);
   let seen = 0;
   try {

@@ -10,11 +10,11 @@
 // each layer loses (any scope, allocation or N:M pattern), SparseGPT decides
 // which and returns the compensated weights.
 
-import { definePlugin, definePluginFactory, findPruneTargets, parseOptions, ShearsError, type CriterionPlugin, type Model, type PluginContext, type PruneBudget, type ScoreTarget } from '@shears/core';
+import { definePlugin, definePluginFactory, findPruneTargets, parseOptions, requireRuntime, ShearsError, type CriterionPlugin, type Model, type OpRegistry, type PluginContext, type PruneBudget, type ScoreTarget } from '@shears/core';
 import { z } from 'zod';
 import { im2colRows, linearOffsets, samplePositions, windowGeom, windowOffsets, type WindowGeom } from '../im2col.js';
 import { elementScratch, layerInput, layoutOfTarget, toGranularity, type WeightLayout } from '../layout.js';
-import { Arena, inverseCholeskyUpperInPlace, NotPositiveDefinite, ortEngine, pack, unpack, type MatrixEngine } from '../linalg.js';
+import { Arena, inverseCholeskyUpperInPlace, NotPositiveDefinite, pack, runtimeEngine, unpack, type MatrixEngine } from '../linalg.js';
 import { pruneNM } from '../nm.js';
 import { pruneLowest } from '../select.js';
 import { calibrationSet, forEachActivationBatch, type ActivationBatch } from './calibration.js';
@@ -191,9 +191,9 @@ export const sparsegpt = definePluginFactory(
     const arena = new Arena();
     let ubuf = new Float64Array(0);
 
-    function plan(model: Model, t: ScoreTarget): Pending | string {
-      const layout = layoutOfTarget(t);
-      const input = layerInput(model, t.node, layout);
+    function plan(model: Model, t: ScoreTarget, ops: OpRegistry): Pending | string {
+      const layout = layoutOfTarget(t, ops);
+      const input = layerInput(model, t.node, layout, ops);
       if (typeof input === 'string') return input;
       const shape = input.value.shape;
       if (!shape) return `the shape of input ${input.value.name} is not known`;
@@ -216,7 +216,7 @@ export const sparsegpt = definePluginFactory(
       const todo: Pending[] = [];
       for (const t of targets) {
         if (state.layers.has(t.weight.name)) continue;
-        const p = plan(model, t);
+        const p = plan(model, t, ctx.ops);
         if (typeof p === 'string') {
           ctx.logger.warn(`sparsegpt: ${t.node.label}: ${p}; it is pruned by magnitude, without reconstruction`);
           state.layers.set(t.weight.name, p);
@@ -237,7 +237,7 @@ export const sparsegpt = definePluginFactory(
         passes[passes.length - 1]!.push(p);
         used += bytes;
       }
-      const engine = ortEngine({ threads: opts.threads });
+      const engine = runtimeEngine(requireRuntime(ctx, 'sparsegpt'), { threads: opts.threads });
       try {
         for (const pass of passes) {
           const t0 = performance.now();
@@ -354,7 +354,7 @@ export const sparsegpt = definePluginFactory(
       if (!state) {
         state = { layers: new Map() };
         states.set(target.model, state);
-        const all = findPruneTargets(target.model).targets.map((p) => ({ ...target, node: p.node, input: p.input, weight: p.tensor, granularity: { kind: 'element' as const } }));
+        const all = findPruneTargets(target.model, ctx.ops).targets.map((p) => ({ ...target, node: p.node, input: p.input, weight: p.tensor, granularity: { kind: 'element' as const } }));
         await gather(target.model, [...all, target], ctx, state);
       }
       if (!state.layers.has(target.weight.name)) await gather(target.model, [target], ctx, state);
@@ -394,7 +394,7 @@ export const sparsegpt = definePluginFactory(
       const src = target.weight.floats();
       const data = Float32Array.from(src);
       const pruned = new Uint8Array(src.length);
-      const engine = ortEngine({ threads: opts.threads });
+      const engine = runtimeEngine(requireRuntime(ctx, 'sparsegpt'), { threads: opts.threads });
       let loss = 0;
       let factorMs = 0;
       let sweepMs = 0;
@@ -453,7 +453,7 @@ export const sparsegpt = definePluginFactory(
           for (let i = 0; i < w.length; i++) s[i] = w[i]! * w[i]!;
           return toGranularity(s, target);
         }
-        const engine = ortEngine({ threads: opts.threads });
+        const engine = runtimeEngine(requireRuntime(ctx, 'sparsegpt'), { threads: opts.threads });
         try {
           for (const grp of stats.groups) {
             const { u, dead } = await factor(grp.h, stats.n, engine, target.node.label, ctx);

@@ -67,7 +67,7 @@ export const wanda = definePluginFactory(
     async function gather(model: Model, targets: readonly ScoreTarget[], ctx: PluginContext, state: State): Promise<void> {
       const wanted = new Map<string, LayerInput>();
       for (const t of targets) {
-        const input = layerInput(model, t.node, layoutOfTarget(t));
+        const input = layerInput(model, t.node, layoutOfTarget(t, ctx.ops), ctx.ops);
         if (typeof input === 'string') {
           if (!state.unmapped.has(t.weight.name)) ctx.logger.warn(`wanda: ${t.node.label}: ${input}; scoring it by |W| alone`);
           state.unmapped.set(t.weight.name, input);
@@ -104,11 +104,11 @@ export const wanda = definePluginFactory(
           // Not prepared by the strategy: gather for every prunable layer at once.
           state = { norms: new Map(), unmapped: new Map() };
           states.set(target.model, state);
-          const all = findPruneTargets(target.model).targets.map((p) => ({ ...target, node: p.node, input: p.input, weight: p.tensor }));
+          const all = findPruneTargets(target.model, ctx.ops).targets.map((p) => ({ ...target, node: p.node, input: p.input, weight: p.tensor }));
           await gather(target.model, [...all, target], ctx, state);
         }
-        const layout = layoutOfTarget(target);
-        const input = layerInput(target.model, target.node, layout);
+        const layout = layoutOfTarget(target, ctx.ops);
+        const input = layerInput(target.model, target.node, layout, ctx.ops);
         if (typeof input !== 'string' && !state.norms.has(input.value.name)) await gather(target.model, [target], ctx, state);
         const w = target.weight.floats();
         const s = elementScratch(target);
