@@ -1,10 +1,12 @@
 import {
   constTensorOf,
   defaultOpRegistry,
+  foldBatchNorms,
   foldConstants,
   applyInputShapes,
   Node,
   paramSlotsOf,
+  redirectOutput,
   ShearsError,
   Tensor,
   toHalfArray,
@@ -12,14 +14,12 @@ import {
   type Model,
   type OpSpec,
   type Value,
-  type WeightRole,
 } from '@shears/core';
 import { z } from 'zod';
 import { passPlugin, type DeployPass, type PassReport } from './pass-kit.js';
 
 const registry = defaultOpRegistry();
 const specOf = (model: Model, n: Node): OpSpec | undefined => registry.lookupNode(n, model);
-const rolesOf = (spec: OpSpec | undefined, n: Node): WeightRole[] => (!spec ? [] : typeof spec.weights === 'function' ? spec.weights(n) : [...(spec.weights ?? [])]);
 
 /** Domains whose ops only make sense while training; stripped for deployment. */
 export const TRAINING_ONLY_DOMAINS: readonly string[] = ['ai.onnx.preview.training'];
@@ -56,87 +56,20 @@ export const stripTrainingPass: DeployPass<z.ZodObject<{}>> = {
 // ---------------------------------------------------------------- fold-batchnorm
 
 /**
- * Fold a normalization with running statistics (the op table lists its
- * scale/bias/mean/var weights) into the compute op before it (the table's
- * 'weight' role with its output-channel axis, and its 'bias' slot).
+ * Fold a normalization with running statistics into the compute op before it
+ * (core's `foldBatchNorms`: which inputs are scale/bias/mean/var, the weight's
+ * output-channel axis and the bias slot come from the op table).
  */
 export const foldBatchNormPass: DeployPass<z.ZodObject<{}>> = {
   name: 'fold-batchnorm',
   description: 'fold BatchNormalization into the preceding Conv, ConvTranspose or Gemm',
   schema: z.object({}).strict(),
   apply(model) {
-    const g = model.graph;
-    const folded: string[] = [];
-    for (const bn of [...g.nodes]) {
-      const bnRoles = rolesOf(specOf(model, bn), bn);
-      const role = (r: string) => bnRoles.find((x) => x.role === r)?.input;
-      const [si, bi, mi, vi] = [role('scale'), role('bias'), role('mean'), role('var')];
-      if (si === undefined || bi === undefined || mi === undefined || vi === undefined) continue;
-      if (bn.outputs.slice(1).some((o) => o.uses().length > 0 || g.outputs.includes(o))) continue;
-      const x = bn.input(0);
-      const prev = x?.producer;
-      if (!x || !prev || prev.graph !== g || x.uses().length !== 1 || g.outputs.includes(x)) continue;
-      const pspec = specOf(model, prev);
-      if (pspec?.channel !== 'compute') continue;
-      const pRoles = rolesOf(pspec, prev);
-      const wRole = pRoles.find((r) => r.role === 'weight');
-      const bRole = pRoles.find((r) => r.role === 'bias');
-      if (!wRole || wRole.outAxis === undefined || !bRole) continue;
-      const wv = prev.input(wRole.input);
-      const W = wv?.constValue;
-      const [gamma, beta, mean, vr] = [si, bi, mi, vi].map((i) => constTensorOf(bn.input(i)));
-      if (!W || W.dtype !== 'float32' || !gamma || !beta || !mean || !vr) continue;
-      if (![gamma, beta, mean, vr].every((t) => t.dtype === 'float32')) continue;
-      const C = gamma.size;
-      if (W.dims[wRole.outAxis] !== C || [beta, mean, vr].some((t) => t.size !== C)) continue;
-      const bv = prev.input(bRole.input);
-      const B = bv ? constTensorOf(bv) : undefined;
-      if (bv && (!B || B.dtype !== 'float32' || B.size !== C)) continue;
-      const eps = bn.attrFloat('epsilon', 1e-5);
-      const [gm, bt, mu, va] = [gamma, beta, mean, vr].map((t) => t.floats());
-      const factor = new Float32Array(C);
-      for (let c = 0; c < C; c++) factor[c] = gm![c]! / Math.sqrt(va![c]! + eps);
-      // Scale W along its output-channel axis.
-      const w = Float32Array.from(W.floats());
-      const outer = W.dims.slice(0, wRole.outAxis).reduce((a, b) => a * b, 1);
-      const inner = W.dims.slice(wRole.outAxis + 1).reduce((a, b) => a * b, 1);
-      for (let o = 0; o < outer; o++) for (let c = 0; c < C; c++) for (let i = 0, base = (o * C + c) * inner; i < inner; i++) w[base + i]! *= factor[c]!;
-      const b = new Float32Array(C);
-      const b0 = B?.floats();
-      for (let c = 0; c < C; c++) b[c] = ((b0?.[c] ?? 0) - mu![c]!) * factor[c]! + bt![c]!;
-      const wName = wv!.uses().length === 1 ? wv!.name : `${prev.name || wv!.name}.weight_bnfolded`;
-      prev.setInput(wRole.input, g.addInitializer(new Tensor({ name: wName, dtype: 'float32', dims: W.dims, data: w }), wName));
-      const bName = bv && bv.uses().length === 1 && bv.constValue ? bv.name : `${prev.name || prev.outputs[0]!.name}.bias_bnfolded`;
-      while (prev.inputs.length < bRole.input) prev.appendInput(null);
-      prev.setInput(bRole.input, g.addInitializer(new Tensor({ name: bName, dtype: 'float32', dims: B ? B.dims : [C], data: b }), bName));
-      // The compute op now produces BN's output.
-      const y = bn.outputs[0]!;
-      if (g.outputs.includes(y)) {
-        g.removeNode(bn, { force: true });
-        swapOutput(prev, x, y);
-      } else {
-        y.replaceAllUsesWith(x);
-        g.removeNode(bn);
-      }
-      folded.push(`${bn.label} -> ${prev.label}`);
-    }
-    removeUnusedInitializers(g);
+    const folded = foldBatchNorms(model, registry).map((f) => `${f.norm} -> ${f.into}`);
+    removeUnusedInitializers(model.graph);
     return { changed: folded.length, folded };
   },
 };
-
-/** Make `node` produce `next` in place of its output `old` (which must be unused). */
-function swapOutput(node: Node, old: Value, next: Value): void {
-  const g = node.graph!;
-  const outs = node.outputs.map((o) => (o === old ? next : o));
-  const fresh = new Node({ opType: node.opType, domain: node.domain, name: node.name, inputs: [...node.inputs], outputs: [], attributes: [...node.attributes.values()], docString: node.docString, metadataProps: node.metadataProps });
-  g.insertNode(fresh, { before: node });
-  g.removeNode(node, { force: true });
-  for (const o of outs) {
-    o.producer = null;
-    fresh.appendOutput(o);
-  }
-}
 
 // ---------------------------------------------------------------- fold-constants
 
@@ -182,7 +115,7 @@ export const removeDeadPass: DeployPass<z.ZodObject<{}>> = {
         const p = x.producer;
         if (!p || p.graph !== g || x.uses().length !== 1 || g.outputs.includes(x)) continue;
         g.removeNode(n, { force: true });
-        swapOutput(p, x, y);
+        redirectOutput(p, x, y);
       } else {
         y.replaceAllUsesWith(x);
         g.removeNode(n, { force: true });

@@ -1,8 +1,8 @@
-import { applyInputShapes, batchOnlyShapes, cloneModel, dynamicInputs, inputShapeHint, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type Value } from '@shears/core';
+import { applyInputShapes, batchOnlyShapes, cloneModel, dynamicInputs, inputShapeHint, foldBatchNorms, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type Value } from '@shears/core';
 import { Converter, tflType, type ConvertOptions, type SparseRecord } from './converter.js';
 import { channelsLast, identity, physicalShape } from './layout.js';
 import { TFLITE_OPS, type CheckContext } from './ops.js';
-import { foldBatchNorms, fuseGelu } from './passes.js';
+import { fuseGelu } from './passes.js';
 import { serialize } from './writer.js';
 
 export interface TfliteConvertOptions extends ConvertOptions {
@@ -68,7 +68,7 @@ export function convertToTflite(model: Model, opts: TfliteConvertOptions = {}): 
     throw new ShearsError('E_DYNAMIC_SHAPE', `tflite: dynamic input shape ${list}; TFLite tensors need static shapes: give ${dyn.map((d) => inputShapeHint(d.name, d.shape)).join(', ')}`);
   }
   const folded = foldConstants(m);
-  const batchNormsFolded = foldBatchNorms(m);
+  const batchNormsFolded = foldBatchNorms(m).length;
   const geluFused = fuseGelu(m);
   const inference = inferShapes(m);
   const cx = new Converter(m, opts, inference);

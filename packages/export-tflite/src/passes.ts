@@ -1,72 +1,14 @@
-import { constTensorOf, Node, Tensor, type Graph, type Model, type Value } from '@shears/core';
+import { constTensorOf, Node, type Graph, type Model, type Value } from '@shears/core';
 
 /**
  * Graph rewrites before conversion, on the exporter's own copy of the model
- * (new tensors, never edits of shared weights).
+ * (new tensors, never edits of shared weights). BatchNormalization folding is
+ * core's `foldBatchNorms`, shared with export-onnx's fold-batchnorm pass.
  */
 
 function soleUse(g: Graph, v: Value): Node | undefined {
   const uses = v.uses();
   return uses.length === 1 && !g.outputs.includes(v) ? uses[0]!.node : undefined;
-}
-
-function floats(v: Value | null): Float32Array | undefined {
-  const t = constTensorOf(v);
-  return t && t.dtype === 'float32' ? t.floats() : undefined;
-}
-
-let counter = 0;
-function fresh(g: Graph, base: string): string {
-  let name = base;
-  while (g.initializers.has(name)) name = `${base}_${++counter}`;
-  return name;
-}
-
-/**
- * Fold inference-mode BatchNormalization into the Conv before it, when that
- * Conv's output feeds only the BN: W' = W·s, b' = (b − mean)·s + β with
- * s = γ/√(var+ε). Returns how many were folded.
- */
-export function foldBatchNorms(model: Model): number {
-  const g = model.graph;
-  let folded = 0;
-  for (const bn of [...g.nodes]) {
-    if (bn.opType !== 'BatchNormalization' || bn.domain !== '') continue;
-    if (bn.outputs.slice(1).some((o) => o.uses().length || g.outputs.includes(o))) continue;
-    const x = bn.input(0)!;
-    const conv = x.producer;
-    if (!conv || conv.opType !== 'Conv' || soleUse(g, x) !== bn) continue;
-    const w = constTensorOf(conv.input(1));
-    const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => floats(bn.input(i)));
-    if (!w || w.dtype !== 'float32' || !gamma || !beta || !mean || !variance) continue;
-    const bias = conv.input(2) ? floats(conv.input(2)) : new Float32Array(w.dims[0]!);
-    if (!bias) continue;
-    const eps = bn.attrFloat('epsilon', 1e-5);
-    const O = w.dims[0]!;
-    const per = w.size / O;
-    const src = w.floats();
-    const nw = new Float32Array(w.size);
-    const nb = new Float32Array(O);
-    for (let o = 0; o < O; o++) {
-      const s = gamma[o]! / Math.sqrt(variance[o]! + eps);
-      for (let i = 0; i < per; i++) nw[o * per + i] = src[o * per + i]! * s;
-      nb[o] = (bias[o]! - mean[o]!) * s + beta[o]!;
-    }
-    const wv = g.addInitializer(new Tensor({ dtype: 'float32', dims: w.dims, data: nw }), fresh(g, `${conv.input(1)!.name}_bn`));
-    const bv = g.addInitializer(new Tensor({ dtype: 'float32', dims: [O], data: nb }), fresh(g, `${conv.label}_bn_bias`));
-    conv.setInput(1, wv);
-    if (conv.inputs.length > 2) conv.setInput(2, bv);
-    else conv.appendInput(bv);
-    const y = bn.outputs[0]!;
-    y.replaceAllUsesWith(x);
-    if (g.outputs.includes(y)) {
-      g.replaceOutput(y, x);
-      x.name = y.name;
-    }
-    g.removeNode(bn, { force: true });
-    folded++;
-  }
-  return folded;
 }
 
 function scalar(v: Value | null): number | undefined {

@@ -1,6 +1,5 @@
-import { cloneModel, runtimeInputs, ShearsError, Tensor, type Model, type ModelRuntime, type NamedTensor } from '@shears/core';
+import { cloneModel, foldBatchNorms, runtimeInputs, ShearsError, Tensor, type Model, type ModelRuntime, type NamedTensor } from '@shears/core';
 import { fitsHalf, fromHalf, toHalf } from './encode.js';
-import { foldBatchNorms } from './passes.js';
 import type { TfliteConversion } from './convert.js';
 import { channelsLast, invert, transposeData } from './layout.js';
 import { runTflite, type TfliteTensorOut } from './litert.js';
@@ -96,7 +95,7 @@ function summarize(outputs: VerifyResult['outputs']): { maxAbsDiff: number; maxR
 
 /**
  * A copy of the model whose float weights are rounded to float16 as the
- * exporter stores them: BatchNormalization folded into convolutions first,
+ * exporter stores them: BatchNormalization folded into the compute op before it first,
  * the statistics of the remaining ones kept in float32 (as the exporter does).
  */
 function halfWeights(model: Model): Model {

@@ -76,6 +76,18 @@ describe('convolutions', () => {
     expect(conv.rewrites.batchNormsFolded).toBe(1);
     expect(conv.ops).toMatchObject({ CONV_2D: 1, MUL: 1, ADD: 1 });
   });
+
+  it('BatchNormalization after a ConvTranspose or a Gemm (beta 0.5) is folded too (core foldBatchNorms)', async () => {
+    const b = new Build();
+    const bn = (v: ReturnType<Build['one']>, c: number) => b.one('BatchNormalization', [v, b.w([c], undefined, 1), b.w([c]), b.w([c]), b.w([c], Array.from({ length: c }, (_, i) => 0.5 + i / c))], { epsilon: float(1e-3) });
+    const t = b.one('ConvTranspose', [b.input('x', [1, 4, 5, 5]), b.w([4, 3, 2, 2]), b.w([3])], { strides: ints([2, 2]) });
+    const g = b.one('Gemm', [b.input('v', [1, 6]), b.w([5, 6]), b.w([5])], { transB: int(1), beta: float(0.5) });
+    b.out(bn(t, 3), bn(g, 5));
+    const conv = await expectClose(b);
+    expect(conv.rewrites.batchNormsFolded).toBe(2);
+    expect(conv.ops).toMatchObject({ TRANSPOSE_CONV: 1, FULLY_CONNECTED: 1 });
+    expect(conv.ops).not.toHaveProperty('MUL');
+  });
 });
 
 describe('pooling', () => {

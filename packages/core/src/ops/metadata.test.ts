@@ -59,18 +59,18 @@ describe('weight roles', () => {
     expect(weightRolesOf(specAt('ConvTranspose'), y.producer!)[0]).toEqual({ input: 1, role: 'weight', outAxis: 1, inAxis: 0, groupsAttr: 'group' });
   });
 
-  it('Gemm: B axes follow transB; C bias on its last axis', () => {
+  it('Gemm: B axes follow transB; C bias on its last axis, scaled by beta', () => {
     const k = new Kit();
     const a = k.input('a', [2, 4]);
     const t = k.one('Gemm', [a, k.floats([3, 4]), k.floats([3])], { transB: 1 });
     const n = k.one('Gemm', [a, k.floats([4, 3]), k.floats([1, 3])]);
     expect(weightRolesOf(specAt('Gemm'), t.producer!)).toEqual([
       { input: 1, role: 'weight', outAxis: 0, inAxis: 1 },
-      { input: 2, role: 'bias', outAxis: 0 },
+      { input: 2, role: 'bias', outAxis: 0, scaleAttr: 'beta' },
     ]);
     expect(weightRolesOf(specAt('Gemm'), n.producer!)).toEqual([
       { input: 1, role: 'weight', outAxis: 1, inAxis: 0 },
-      { input: 2, role: 'bias', outAxis: 1 },
+      { input: 2, role: 'bias', outAxis: 1, scaleAttr: 'beta' },
     ]);
   });
 

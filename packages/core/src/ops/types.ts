@@ -75,6 +75,8 @@ export interface WeightRole {
   outAxis?: number;
   inAxis?: number;
   groupsAttr?: string;
+  /** A float attribute (default 1) the op multiplies this input by before use: Gemm's beta on C. */
+  scaleAttr?: string;
 }
 
 /**

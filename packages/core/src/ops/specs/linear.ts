@@ -52,7 +52,7 @@ function gemmWeights(node: Node): WeightRole[] {
   const roles: WeightRole[] = [{ input: 1, role: 'weight', outAxis: transB ? 0 : 1, inAxis: transB ? 1 : 0 }];
   const c = node.input(2);
   const rank = c ? (constTensorOf(c)?.dims.length ?? c.shape?.length) : undefined;
-  if (c) roles.push(rank ? { input: 2, role: 'bias', outAxis: rank - 1 } : { input: 2, role: 'bias' });
+  if (c) roles.push(rank ? { input: 2, role: 'bias', outAxis: rank - 1, scaleAttr: 'beta' } : { input: 2, role: 'bias', scaleAttr: 'beta' });
   return roles;
 }
 

@@ -1,0 +1,2 @@
+export { foldBatchNorms, type FoldedNorm } from './fold-batchnorm.js';
+export { redirectOutput } from './rewire.js';
