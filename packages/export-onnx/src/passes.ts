@@ -58,14 +58,14 @@ export const stripTrainingPass: DeployPass<z.ZodObject<{}>> = {
 /**
  * Fold a normalization with running statistics into the compute op before it
  * (core's `foldBatchNorms`: which inputs are scale/bias/mean/var, the weight's
- * output-channel axis and the bias slot come from the op table).
+ * output-channel axis and the bias slot come from the run's op table, ctx.ops).
  */
 export const foldBatchNormPass: DeployPass<z.ZodObject<{}>> = {
   name: 'fold-batchnorm',
   description: 'fold BatchNormalization into the preceding Conv, ConvTranspose or Gemm',
   schema: z.object({}).strict(),
-  apply(model) {
-    const folded = foldBatchNorms(model, registry).map((f) => `${f.norm} -> ${f.into}`);
+  apply(model, _opts, ctx) {
+    const folded = foldBatchNorms(model, ctx?.ops ?? registry).map((f) => `${f.norm} -> ${f.into}`);
     removeUnusedInitializers(model.graph);
     return { changed: folded.length, folded };
   },
