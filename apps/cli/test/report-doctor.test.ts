@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -67,10 +67,31 @@ describe('shears doctor', () => {
     expect(j.checks[0].detail).toMatch(/cpu/);
   });
 
+  it('says which tfjs backend fine-tuning runs on, and how to get the native one when it is not that', () => {
+    const j = shears(['doctor', '--json']).json();
+    const backend = j.checks.find((c: { name: string }) => c.name === 'fine-tuning backend');
+    expect(backend).toMatchObject({ status: 'found', detail: expect.stringMatching(/^active: (tensorflow|wasm|cpu), /) });
+    const node = j.checks.find((c: { name: string }) => c.name === '@tensorflow/tfjs-node');
+    if (backend.detail.startsWith('active: tensorflow')) {
+      expect(node.status).toBe('found');
+      expect(backend.hint).toBeUndefined();
+      return;
+    }
+    // tfjs-node is an optional dependency of @shears/finetune; where its install could not build it, the hint
+    // names the script that builds it from the tensorflow-cpu wheel, by a path that exists.
+    expect(node.status).not.toBe('found');
+    expect(backend.hint).toMatch(/tensorflow-cpu Python wheel/);
+    const script = /bash (\S+build-tfjs-node\.sh)/.exec(backend.hint)?.[1];
+    expect(script && existsSync(script)).toBe(true);
+  });
+
   it('prints a table for people', () => {
     const r = shears(['doctor']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/runtime\s+status\s+version\s+details/);
     expect(r.stdout).toMatch(/\+ onnxruntime-node: evaluation/);
+    const active = /^fine-tuning backend +ok +- +active: (tensorflow|wasm|cpu)/m.exec(r.stdout)?.[1];
+    expect(active).toBeDefined();
+    if (active !== 'tensorflow') expect(r.stdout).toMatch(/^hint: native TensorFlow backend: .*build-tfjs-node\.sh/m);
   });
 });

@@ -4,13 +4,14 @@
 # downloads libtensorflow from outside, which these machines cannot reach).
 # Optional: without the addon, @shears/finetune runs on the wasm backend.
 #
-#   bash packages/finetune/scripts/build-tfjs-node.sh [workdir]
+#   bash packages/finetune/scripts/build-tfjs-node.sh [workdir]      (in a Shears checkout)
+#   bash node_modules/@shears/finetune/scripts/build-tfjs-node.sh    (in a project; `shears doctor` prints the path)
 #
 # Needs pip (to fetch the wheel), unzip, g++ and Node's headers (/usr/include/node).
 set -euo pipefail
 work=${1:-/tmp/shears-tfjs-node}
-root=$(cd "$(dirname "$0")/../../.." && pwd)
-pkg=$(cd "$root/packages/finetune" && node -p "require('path').dirname(require.resolve('@tensorflow/tfjs-node/package.json'))")
+# The @tensorflow/tfjs-node that @shears/finetune (this script's package) loads.
+pkg=$(cd "$(dirname "$0")/.." && node -p "require('path').dirname(require.resolve('@tensorflow/tfjs-node/package.json'))")
 mkdir -p "$work"
 whl=$(ls "$work"/tensorflow_cpu-*.whl 2>/dev/null | head -1 || true)
 if [ -z "$whl" ]; then

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,8 @@ export interface DoctorCheck {
   detail?: string;
   /** What this runtime gives Shears. */
   enables: string;
+  /** How to get what is missing (printed under the table). */
+  hint?: string;
 }
 
 const PYTHON = '/usr/bin/python3';
@@ -59,15 +62,15 @@ function resolveFrom(name: string): string | undefined {
   return undefined;
 }
 
-/** The package.json version of the package that holds `entry`. */
-function versionOf(name: string, entry: string): string | undefined {
+/** The folder and package.json version of the package `name` that holds `entry`. */
+function packageOf(name: string, entry: string): { dir: string; version?: string } | undefined {
   let dir = dirname(entry);
   for (let i = 0; i < 8; i++) {
     const f = join(dir, 'package.json');
     if (existsSync(f)) {
       try {
         const p = JSON.parse(readFileSync(f, 'utf8')) as { name?: string; version?: string };
-        if (p.name === name) return p.version;
+        if (p.name === name) return { dir, version: p.version };
       } catch {
         // keep walking
       }
@@ -77,6 +80,10 @@ function versionOf(name: string, entry: string): string | undefined {
     dir = up;
   }
   return undefined;
+}
+
+function versionOf(name: string, entry: string): string | undefined {
+  return packageOf(name, entry)?.version;
 }
 
 /** The ESM entry file of a package folder, from its exports map (import/node/default) or main. */
@@ -128,27 +135,34 @@ async function onnxruntime(): Promise<DoctorCheck> {
   return { name: 'onnxruntime-node', status: 'found', version, enables, detail };
 }
 
+/** tfjs-node, tfjs (when tfjs-node does not load) and the backend fine-tuning picks from them. */
 async function tfjs(): Promise<DoctorCheck[]> {
-  const enables = 'fine-tuning and distillation (TensorFlow.js)';
   const node = await load('@tensorflow/tfjs-node');
-  if (node.mod) {
-    const tf = node.mod.default ?? node.mod;
-    return [{ name: '@tensorflow/tfjs-node', status: 'found', version: tf.version?.['tfjs-node'] ?? versionOf('@tensorflow/tfjs-node', node.entry!), enables: `${enables}, native TensorFlow backend (fastest)`, detail: 'backend: tensorflow' }];
-  }
-  const checks: DoctorCheck[] = [
-    node.entry
-      ? { name: '@tensorflow/tfjs-node', status: 'broken', enables: 'native TensorFlow backend for fine-tuning', detail: node.error }
-      : { name: '@tensorflow/tfjs-node', status: 'missing', enables: 'native TensorFlow backend for fine-tuning (optional; tfjs wasm/cpu is the fallback)', detail: 'not installed' },
-  ];
+  const checks = node.mod ? [tfjsNodeFound(node.mod, node.entry!)] : [tfjsNodeMissing(node), await tfjsJs()];
+  checks.push(await finetuneBackend(node));
+  return checks;
+}
+
+function tfjsNodeFound(mod: any, entry: string): DoctorCheck {
+  const tf = mod.default ?? mod;
+  const version = tf.version?.['tfjs-node'] ?? versionOf('@tensorflow/tfjs-node', entry);
+  return { name: '@tensorflow/tfjs-node', status: 'found', version, enables: 'fine-tuning and distillation (TensorFlow.js), native TensorFlow backend (fastest)', detail: 'backend: tensorflow' };
+}
+
+function tfjsNodeMissing(node: { entry?: string; error?: string }): DoctorCheck {
+  const name = '@tensorflow/tfjs-node';
+  if (!node.entry) return { name, status: 'missing', enables: 'native TensorFlow backend for fine-tuning (optional; tfjs wasm/cpu is the fallback)', detail: 'not installed' };
+  // The usual failure: the install script could not download libtensorflow, so the addon was never built.
+  const unbuilt = /native addon module \(tfjs_binding\.node\) can not be found/.test(node.error ?? '');
+  return { name, status: 'broken', enables: 'native TensorFlow backend for fine-tuning', detail: unbuilt ? 'installed, but its native addon (tfjs_binding.node) is not built' : node.error };
+}
+
+async function tfjsJs(): Promise<DoctorCheck> {
+  const name = '@tensorflow/tfjs';
+  const enables = 'fine-tuning and distillation (TensorFlow.js)';
   const js = await load('@tensorflow/tfjs');
-  if (!js.entry) {
-    checks.push({ name: '@tensorflow/tfjs', status: 'missing', enables, detail: 'not installed (npm i @tensorflow/tfjs @tensorflow/tfjs-backend-wasm)' });
-    return checks;
-  }
-  if (!js.mod) {
-    checks.push({ name: '@tensorflow/tfjs', status: 'broken', enables, detail: js.error });
-    return checks;
-  }
+  if (!js.entry) return { name, status: 'missing', enables, detail: 'not installed (npm i @tensorflow/tfjs @tensorflow/tfjs-backend-wasm)' };
+  if (!js.mod) return { name, status: 'broken', enables, detail: js.error };
   const tf = js.mod.default ?? js.mod;
   const wasm = await load('@tensorflow/tfjs-backend-wasm');
   let backends: string[] = [];
@@ -159,14 +173,64 @@ async function tfjs(): Promise<DoctorCheck[]> {
   }
   if (wasm.mod && !backends.includes('wasm')) backends.push('wasm');
   const fallback = backends.includes('wasm') ? 'wasm' : 'cpu';
-  checks.push({
-    name: '@tensorflow/tfjs',
+  return {
+    name,
     status: 'found',
     version: tf.version?.tfjs ?? versionOf('@tensorflow/tfjs', js.entry),
     enables: `${enables} on the ${fallback} backend`,
     detail: `backends: ${backends.join(', ')}${wasm.entry && !wasm.mod ? ` (wasm failed: ${wasm.error})` : ''}`,
-  });
-  return checks;
+  };
+}
+
+const LIBTENSORFLOW_HOST = 'storage.googleapis.com';
+
+/** Whether tfjs-node's install script could download libtensorflow from here (DNS only; a proxy may still reach it). */
+async function libtensorflowReachable(): Promise<boolean> {
+  const timeout = new Promise<false>((done) => setTimeout(done, 3000, false).unref());
+  return Promise.race([lookup(LIBTENSORFLOW_HOST).then(() => true, () => false), timeout]);
+}
+
+/** How to get the native backend, for a machine where tfjs-node is missing or its addon did not build. */
+async function nativeHint(node: { entry?: string }, finetuneDir?: string): Promise<string> {
+  const script = finetuneDir && join(finetuneDir, 'scripts', 'build-tfjs-node.sh');
+  const wheel = `build the addon from the tensorflow-cpu Python wheel (pip, unzip, g++; about a minute): bash ${script && existsSync(script) ? script : 'node_modules/@shears/finetune/scripts/build-tfjs-node.sh'}`;
+  const proxy = process.env.HTTPS_PROXY || process.env.https_proxy;
+  const blocked = !proxy && !(await libtensorflowReachable());
+  const download = `its install script downloads libtensorflow from ${LIBTENSORFLOW_HOST}${blocked ? ', which cannot be reached from here' : ' and builds the addon'}`;
+  const head = 'native TensorFlow backend: ';
+  if (node.entry) return `${head}@tensorflow/tfjs-node is installed but its native addon is not built (${download}). ${blocked ? 'Instead, ' : 'Rerun its install script (npm rebuild @tensorflow/tfjs-node), or '}${wheel}`;
+  const install = 'install @tensorflow/tfjs-node@4.22.0, an optional dependency of @shears/finetune';
+  if (!blocked) return `${head}${install} (${download}); where that download fails, ${wheel}`;
+  return `${head}${install}, without its script (${download}): npm i @tensorflow/tfjs-node@4.22.0 --ignore-scripts; then ${wheel}`;
+}
+
+const BACKEND_WHAT: Record<string, string> = {
+  tensorflow: 'native TensorFlow (tfjs-node)',
+  wasm: 'WebAssembly (tfjs-backend-wasm, XNNPACK)',
+  cpu: 'plain JavaScript (tfjs cpu)',
+};
+
+/** The backend fine-tuning runs on here: @shears/finetune's own choice (initBackend('auto')), and how to get the native one. */
+async function finetuneBackend(node: { entry?: string }): Promise<DoctorCheck> {
+  const name = 'fine-tuning backend';
+  const enables = 'shears finetune and the finetune step of recipes';
+  const ft = await load('@shears/finetune');
+  if (!ft.entry) return { name, status: 'missing', enables, detail: '@shears/finetune not installed' };
+  const pkg = packageOf('@shears/finetune', ft.entry);
+  if (!ft.mod?.initBackend) return { name, status: 'broken', enables, detail: ft.error ?? '@shears/finetune has no initBackend' };
+  const saved = { log: console.log, warn: console.warn, info: console.info };
+  console.log = console.warn = console.info = () => {};
+  let info: { name: string; notes: string[] };
+  try {
+    info = await ft.mod.initBackend('auto');
+  } catch (e) {
+    return { name, status: 'broken', enables, detail: (e as Error).message.split('\n')[0], hint: await nativeHint(node, pkg?.dir) };
+  } finally {
+    Object.assign(console, saved);
+  }
+  const detail = `active: ${info.name}, ${BACKEND_WHAT[info.name] ?? info.name}`;
+  if (info.name === 'tensorflow') return { name, status: 'found', enables: `${enables}, on native TensorFlow (fastest)`, detail };
+  return { name, status: 'found', enables: `${enables}, on ${info.name} (native TensorFlow is faster)`, detail, hint: await nativeHint(node, pkg?.dir) };
 }
 
 async function tflite(): Promise<DoctorCheck> {
@@ -202,7 +266,7 @@ export async function runDoctor(): Promise<DoctorCheck[]> {
 
 export const doctorCommand: Command = {
   name: 'doctor',
-  summary: 'Report the runtimes found (onnxruntime-node, TensorFlow.js, TFLite validator, python onnx, chromium) and what each enables',
+  summary: 'Report the runtimes found (onnxruntime-node, TensorFlow.js and the fine-tuning backend, TFLite validator, python onnx, chromium) and what each enables',
   usage: 'shears doctor [--json]',
   help: [],
   examples: ['shears doctor', 'shears doctor --json'],
@@ -218,5 +282,8 @@ export const doctorCommand: Command = {
     out(io, table(['runtime', 'status', 'version', 'details'], checks.map((c) => [c.name, mark(c.status), c.version ?? '-', c.detail ?? ''])));
     out(io, '');
     for (const c of checks) out(io, `${c.status === 'found' ? '+' : '-'} ${c.name}: ${c.status === 'found' ? c.enables : dim(io, `unavailable: ${c.enables}`)}`);
+    const hints = checks.filter((c) => c.hint);
+    if (hints.length) out(io, '');
+    for (const c of hints) out(io, `hint: ${c.hint}`);
   },
 };
