@@ -13,8 +13,9 @@
 //
 // Stage 2 adds the packed @shears/runtime and @shears/prune-channel (with
 // ONNXRUNTIME_NODE_INSTALL=skip: the CPU binaries ship inside the npm package)
-// and runs scripts/smoke-packed/channel.mjs: the channel strategy on
-// calibration images through ctx.runtime, to at most half the MACs.
+// and runs scripts/smoke-packed/channel.mjs: the channel strategy on the
+// demo's training images (calibration) through ctx.runtime, to at most half
+// the MACs, then top-1 on 1,000 held-out images.
 //
 // Every tarball must carry LICENSE and no `workspace:` range. The vitest suite
 // in tooling/smoke-packed runs this in `pnpm test` (it builds first); run
@@ -36,7 +37,8 @@ export const STAGES = {
 };
 export const LIMITS = { stage1Bytes: 20e6, macsRatio: 0.5 };
 const MODEL = join(root, 'examples', 'demo', 'fmnist-cnn.onnx');
-const CALIB = join(root, 'examples', 'demo', 'val.npz');
+const CALIB = join(root, 'examples', 'demo', 'train.npz');
+const VAL = join(root, 'examples', 'demo', 'val.npz');
 
 /** name → folder of every workspace package under packages/. */
 function workspacePackages() {
@@ -191,13 +193,14 @@ export function smokePacked({ stages = [1, 2], build: doBuild = true, keep = fal
   const report = { dir: tmp, stages: {} };
   const packed = new Set();
   try {
-    const all = closure(stages.flatMap((s) => STAGES[s]), dirs);
+    const all = closure(Object.keys(STAGES).filter((k) => Number(k) <= Math.max(...stages)).flatMap((k) => STAGES[k]), dirs);
     if (doBuild) {
       log(`building ${all.join(', ')}`);
       build(all);
     }
     for (const s of stages) {
-      const names = closure(STAGES[s], dirs).filter((n) => !packed.has(n));
+      // Stages build on each other: stage 2 alone still needs stage 1's packages (core is everyone's peer).
+      const names = closure(Object.keys(STAGES).filter((k) => Number(k) <= s).flatMap((k) => STAGES[k]), dirs).filter((n) => !packed.has(n));
       log(`stage ${s}: packing ${names.join(', ')}`);
       const t0 = performance.now();
       const tarballs = names.map((n) => pack(n, tgz, dirs));
@@ -210,7 +213,7 @@ export function smokePacked({ stages = [1, 2], build: doBuild = true, keep = fal
       if (s === 1 && install.ok) stage.offline = npmInstall(project(tmp, 'offline'), tarballs.map((t) => t.file), '--offline');
       if (install.ok) {
         log(`stage ${s}: running the pipeline`);
-        stage.run = s === 1 ? consumer(app, 'l1-filter.mjs', [MODEL, join(tmp, 'l1-filter.onnx')]) : consumer(app, 'channel.mjs', [MODEL, CALIB, join(tmp, 'channel.onnx')]);
+        stage.run = s === 1 ? consumer(app, 'l1-filter.mjs', [MODEL, join(tmp, 'l1-filter.onnx')]) : consumer(app, 'channel.mjs', [MODEL, CALIB, VAL, join(tmp, 'channel.onnx')]);
       }
       report.stages[s] = stage;
     }
