@@ -3,10 +3,12 @@ import { assertConformance, testContext, tinyModel } from '@shears/core/testing'
 import { randomDataset } from '@shears/data';
 import { smallFixture } from '@shears/fixtures';
 import { readModel } from '@shears/onnx';
+import { createRuntime } from '@shears/runtime';
 import { describe, expect, it } from 'vitest';
 import { apoz, bnScale, fpgm, hrank, l1, l2, matrixRank, meanActivation, medianDistances, random } from '../src/index.js';
 
 const quiet = () => testContext();
+const runtime = createRuntime();
 
 describe('criteria conformance', () => {
   for (const [factory, bad] of [
@@ -22,7 +24,7 @@ describe('criteria conformance', () => {
   }
   for (const factory of [meanActivation, apoz, hrank]) {
     it(`${factory.pluginName} passes the conformance kit (onnxruntime on random data)`, async () => {
-      await assertConformance({ factory, options: { samples: 2, batchSize: 2 }, badOptions: [{ samples: 0 }] });
+      await assertConformance({ factory, options: { samples: 2, batchSize: 2 }, badOptions: [{ samples: 0 }], context: { runtime } });
     });
   }
 });
@@ -97,7 +99,7 @@ describe('activation criteria', () => {
     const graph = buildDependencyGraph(model);
     const group = graph.group('c1')!;
     const warnings: string[] = [];
-    const ctx = testContext({ logger: { debug() {}, info() {}, error() {}, warn: (m) => warnings.push(m) } });
+    const ctx = testContext({ runtime, logger: { debug() {}, info() {}, error() {}, warn: (m) => warnings.push(m) } });
     for (const factory of [meanActivation, apoz, hrank]) {
       const s = await factory({ samples: 4 }).scoreGroup!({ model, graph, group }, ctx);
       expect(s).toHaveLength(8);
@@ -105,11 +107,38 @@ describe('activation criteria', () => {
       for (const x of s) expect(Number.isFinite(x)).toBe(true);
     }
     expect(warnings[0]).toBe('mean-activation: no calibration data (--calib); using random:4, so channels are ranked by their response to noise');
-    const given = testContext({ logger: { debug() {}, info() {}, error() {}, warn: (m) => warnings.push(m) } });
+    const given = testContext({ runtime, logger: { debug() {}, info() {}, error() {}, warn: (m) => warnings.push(m) } });
     given.state.set(CALIBRATION, randomDataset(3, [3, 8, 8], 5));
     warnings.length = 0;
     const s = await apoz().scoreGroup!({ model, graph, group }, given);
     expect(s[3]).toBe(0);
     expect(warnings).toEqual([]);
   });
+});
+
+describe('without a runtime', () => {
+  /** The hook's error: a ShearsError E_NO_RUNTIME on one line that names the plugin and the package to install. */
+  const expectNoRuntime = async (name: string, hook: () => Promise<unknown>) => {
+    const e = await hook().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e, `${name} ran without a runtime`).toBeInstanceOf(Error);
+    expect((e as { code?: string }).code).toBe('E_NO_RUNTIME');
+    const message = (e as Error).message;
+    expect(message).not.toContain('\n');
+    expect(message).toContain(name);
+    expect(message).toContain('@shears/runtime');
+  };
+
+  for (const factory of [meanActivation, apoz, hrank]) {
+    it(`${factory.pluginName}: score() and scoreGroup() fail with E_NO_RUNTIME naming the plugin and @shears/runtime`, async () => {
+      const model = tinyModel();
+      const node = model.graph.nodes.find((n) => n.name === 'fc')!; // the one layer whose output shape tinyModel gives
+      const weight = node.inputs[1]!.constValue!;
+      await expectNoRuntime(factory.pluginName!, () => factory({ samples: 2 }).score({ model, node, input: 1, weight, granularity: { kind: 'element' } }, quiet()));
+      const graph = buildDependencyGraph(model);
+      await expectNoRuntime(factory.pluginName!, () => factory({ samples: 2 }).scoreGroup!({ model, graph, group: graph.groups[0]! }, quiet()));
+    });
+  }
 });

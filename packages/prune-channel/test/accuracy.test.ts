@@ -11,7 +11,7 @@ import { openDataset } from '@shears/data';
 import { fixture } from '@shears/fixtures';
 import { readModel } from '@shears/onnx';
 import { filterPruning } from '@shears/prune-filter';
-import { evaluate } from '@shears/runtime';
+import { createRuntime, evaluate } from '@shears/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { channelPruning, type ChannelOptions } from '../src/index.js';
 
@@ -32,7 +32,7 @@ describe.skipIf(!ready)('accuracy on Fashion-MNIST at equal MACs, no fine-tuning
     return { acc: await accuracy(m), macs: macs(m) };
   }
   const channel = (o: ChannelOptions) => pruned((m) => {
-    const ctx = testContext();
+    const ctx = testContext({ runtime: createRuntime() });
     ctx.state.set(CALIBRATION, train);
     return channelPruning({ calibSamples: 2048, roundTo: 1, ...o }).plan(m, ctx);
   });

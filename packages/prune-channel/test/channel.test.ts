@@ -1,4 +1,4 @@
-import { applyPlan, CALIBRATION, cloneModel, deserializePlan, Graph, Model, Node, serializePlan, Tensor, tensorType, Value, type NamedTensor } from '@shears/core';
+import { applyPlan, CALIBRATION, cloneModel, deserializePlan, Graph, Model, Node, serializePlan, ShearsError, Tensor, tensorType, Value, type NamedTensor } from '@shears/core';
 import { assertConformance, seededFloats, testContext, tinyModel } from '@shears/core/testing';
 import { randomDataset } from '@shears/data';
 import { createRuntime, Session } from '@shears/runtime';
@@ -17,8 +17,10 @@ async function run(model: Model, feeds: Record<string, NamedTensor>): Promise<Fl
   }
 }
 
+const runtime = createRuntime();
+
 function ctxWith(n = 64, shape = [3, 10, 10]) {
-  const ctx = testContext();
+  const ctx = testContext({ runtime });
   ctx.state.set(CALIBRATION, randomDataset(n, shape, 7));
   return ctx;
 }
@@ -114,7 +116,7 @@ describe('channel strategy', () => {
   it('sequential mode beats per-layer mode on a two-stage chain', async () => {
     const model = tinyModel();
     const ctx = () => {
-      const c = testContext();
+      const c = testContext({ runtime });
       c.state.set(CALIBRATION, randomDataset(64, [3, 8, 8], 3));
       return c;
     };
@@ -194,9 +196,40 @@ describe('channel strategy', () => {
     expect(plan.actions.length).toBe(1);
   });
 
+  it('without a runtime: reconstruction fails with E_NO_RUNTIME in one line naming channel and @shears/runtime; L1 without a refit needs none', async () => {
+    const noRuntime = () => {
+      const ctx = testContext();
+      ctx.state.set(CALIBRATION, randomDataset(8, [3, 10, 10], 7));
+      return ctx;
+    };
+    const plugin = channelPruning({ amount: 0.5, roundTo: 1 });
+    for (const hook of [() => plugin.plan(redundant(), noRuntime()), async () => plugin.requires!(redundant(), noRuntime())]) {
+      const e = await hook().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(ShearsError);
+      expect((e as ShearsError).code).toBe('E_NO_RUNTIME');
+      expect((e as ShearsError).message).not.toContain('\n');
+      expect((e as ShearsError).message).toMatch(/^channel .*@shears\/runtime/);
+    }
+    const l1 = channelPruning({ amount: 0.5, roundTo: 1, selection: 'l1', reconstruct: false });
+    const ctx = noRuntime();
+    await l1.requires!(redundant(), ctx);
+    const model = redundant();
+    const plan = await l1.plan(model, ctx);
+    const rm = plan.actions.filter((a) => a.type === 'remove-channels');
+    expect(rm).toHaveLength(1);
+    expect(rm[0]!.type === 'remove-channels' && rm[0]!.channels).toHaveLength(4);
+    expect(plan.actions.some((a) => a.type === 'set-tensor')).toBe(false);
+    const out = cloneModel(model);
+    applyPlan(out, plan);
+    expect(out.graph.initializer('conv1.weight')!.dims).toEqual([4, 3, 3, 3]);
+  });
+
   it('too few calibration rows: warns and raises the ridge term', async () => {
     const warnings: string[] = [];
-    const ctx = testContext({ logger: { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} } as never });
+    const ctx = testContext({ runtime, logger: { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} } as never });
     ctx.state.set(CALIBRATION, randomDataset(2, [3, 10, 10], 1));
     const plan = await channelPruning({ amount: 0.5, roundTo: 1, positionsPerImage: 4 }).plan(redundant(), ctx);
     expect(warnings.some((w) => /raising the ridge term/.test(w))).toBe(true);
@@ -208,7 +241,7 @@ describe('channel strategy', () => {
       factory: channelPruning,
       options: { amount: 0.5, roundTo: 1 },
       badOptions: [{ amount: 1.5 }, { amount: 0.5, selection: 'nope' }, { amount: 0.5, targetMacs: 0.5 }, { amount: 0.5, ridge: -1 }],
-      context: { state: (() => ctxWith(16, [3, 8, 8]).state)() },
+      context: { state: (() => ctxWith(16, [3, 8, 8]).state)(), runtime },
     });
   });
 });

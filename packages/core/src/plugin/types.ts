@@ -82,11 +82,30 @@ export interface ScoreTarget {
   out?: Float32Array;
 }
 
+/**
+ * What a criterion promises about its scores, so a strategy may take a
+ * shortcut instead of calling score(). A strategy that uses a capability must
+ * get exactly the result the scored path would give; one that does not know
+ * it calls score() as usual. Declare only what holds bit for bit.
+ */
+export interface CriterionCapabilities {
+  /**
+   * Element scores are exactly |w| of the float32 weight (the sign bit
+   * cleared), with no calibration and no prepare() state: a strategy may rank
+   * the weights' own bits and never call score() for element granularity
+   * (prune-unstructured's fast path). Channel and group scores still come
+   * from score() and scoreGroup().
+   */
+  elementMagnitude?: boolean;
+}
+
 /** See CriterionHooks for the optional prepare() and reconstruct() hooks. */
 export interface CriterionPlugin extends PluginBase, CriterionHooks {
   kind: 'criterion';
   /** Needs calibration activations through the runtime. */
   needsData?: boolean;
+  /** Declared properties of the scores that strategies may use (see CriterionCapabilities). */
+  capabilities?: CriterionCapabilities;
   /** Higher score = more important (kept). */
   score(target: ScoreTarget, ctx: PluginContext): Promise<Float32Array>;
 }

@@ -99,7 +99,42 @@ async function runChecks(opts: ConformanceOptions, report: ConformanceReport, ch
   const ctx = (): PluginContext => testContext(opts.context);
   const loadModel = async () => (opts.model ? await opts.model() : tinyModel());
   await checkHooks(p, ctx, loadModel, check);
+  if (opts.context?.runtime && 'needsData' in p && p.needsData === true) {
+    await check('without a runtime the hook fails with E_NO_RUNTIME', () => checkNoRuntime(p, { ...opts.context, runtime: undefined }, loadModel));
+  }
   return report;
+}
+
+/**
+ * A data-aware plugin run without `ctx.runtime` (its precondition, then its
+ * hook) must refuse with `requireRuntime`'s E_NO_RUNTIME, one line naming the
+ * plugin: not a TypeError deep inside, and not a silent result.
+ */
+async function checkNoRuntime(p: Plugin, context: Partial<PluginContext>, loadModel: () => Promise<Model>): Promise<void> {
+  const model = await loadModel();
+  const ctx = () => testContext(context);
+  const run = async () => {
+    await p.requires?.(model, ctx());
+    if (p.kind === 'strategy') await p.plan(model, ctx());
+    else if (p.kind === 'criterion') {
+      const targets = weightTargets(model);
+      await p.prepare?.(model, targets, ctx());
+      for (const t of targets) {
+        await p.score(t, ctx());
+        if (p.reconstruct) await p.reconstruct(t, { count: Math.floor(t.weight.size / 2) }, ctx());
+      }
+    } else if (p.kind === 'pass') await p.run(model, ctx());
+    else if (p.kind === 'finetuner') await p.finetune(model, ctx());
+    else if (p.kind === 'exporter') await p.export(model, ctx());
+  };
+  try {
+    await run();
+  } catch (e) {
+    if (!isShearsError(e) || e.code !== 'E_NO_RUNTIME') throw new Error(`threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}, expected a ShearsError E_NO_RUNTIME (requireRuntime(ctx, '${p.name}'))`);
+    if (e.message.includes('\n') || !e.message.includes(p.name)) throw new Error(`the error must be one line naming ${p.name}: ${e.message}`);
+    return;
+  }
+  throw new Error('the plugin declares needsData but ran without a runtime');
 }
 
 async function checkHooks(p: Plugin, ctx: () => PluginContext, loadModel: () => Promise<Model>, check: Check): Promise<void> {
@@ -150,6 +185,18 @@ async function checkHooks(p: Plugin, ctx: () => PluginContext, loadModel: () => 
       if (scored === 0) throw new Error('the model had no weight to score');
       if (modelFingerprint(model) !== before) throw new Error('score() changed the model');
     });
+    if (p.capabilities?.elementMagnitude) {
+      await check('declares elementMagnitude: element scores are |w| bit for bit', async () => {
+        const model = await loadModel();
+        for (const t of weightTargets(model)) {
+          const w = t.weight.floats();
+          const s = await p.score(t, ctx());
+          const wb = new Uint32Array(w.buffer, w.byteOffset, w.length);
+          const sb = new Uint32Array(s.buffer, s.byteOffset, s.length);
+          for (let i = 0; i < w.length; i++) if (sb[i] !== (wb[i]! & 0x7fffffff)) throw new Error(`${t.node.label}: score ${s[i]} at ${i} is not |${w[i]}|; strategies would select from the weights instead of these scores`);
+        }
+      });
+    }
     if (p.prepare) {
       await check('prepare() takes every target and leaves the model alone', async () => {
         const model = await loadModel();
