@@ -9,8 +9,8 @@ import { loadCheckpoint, loadWeights, saveCheckpoint, type CheckpointState } fro
 import { TfGraph, type MaskPolicy } from './graph/graph.js';
 import type { Param } from './graph/types.js';
 import { correct, crossEntropy, distillation } from './losses.js';
-import { createOptimizer, learningRate, type LrScheduleName, type OptimizerName } from './optim.js';
-import { magnitudeReprune, type PruneScheduleOptions, type RepruneTarget } from './schedule.js';
+import { createOptimizer, learningRate, type LrScheduleName, type LrScheduleOptions, type Optimizer, type OptimizerName } from './optim.js';
+import { magnitudeReprune, type PruneScheduleOptions, type Repruner, type RepruneTarget } from './schedule.js';
 import { StepWorker, teacherRows } from './parallel.js';
 import { trainStep, type LossOptions, type Prepared, type StepResult } from './step.js';
 import { checkTeacher, ortTeacher, tfjsTeacher, type Teacher, type TeacherOutputs } from './teacher.js';
@@ -117,6 +117,66 @@ export interface FinetuneResult {
 
 const fmt = (x: number | undefined, d = 4) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
 
+/** The options finetune() reads throughout a run, with their defaults. */
+interface Settings {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  lr: number;
+  seed: number;
+  features: string[];
+  freeze?: RegExp;
+}
+
+/** What a run is set up with; it does not change once training starts. */
+interface RunSetup {
+  model: Model;
+  opts: FinetuneOptions;
+  s: Settings;
+  backend: BackendInfo;
+  graph: TfGraph;
+  optimizer: Optimizer;
+  teacher?: Teacher;
+  logger: Logger;
+  progress: ProgressReporter;
+}
+
+/** One run: its setup, the step plan, and the state that training updates (one object per call, never shared). */
+interface Run extends RunSetup {
+  trainParams: Param[];
+  vars: Param['variable'][];
+  stepsPerEpoch: number;
+  schedule: LrScheduleOptions;
+  /** The validation figure that picks the best epoch and drives early stopping. */
+  metric?: 'valAccuracy' | 'valLoss';
+  reprune?: Repruner;
+  pruneEvery: number;
+  random: () => number;
+  helper?: StepWorker;
+  startEpoch: number;
+  step: number;
+  history: EpochRecord[];
+  best?: FinetuneResult['best'];
+  bestWeights?: Map<Param, Float32Array>;
+  sinceBest: number;
+  resumedFrom?: string;
+  lastCheckpoint?: string;
+  sparsity?: number;
+}
+
+/** Where a resumed run picks up. */
+type Resumed = Pick<Run, 'startEpoch' | 'step' | 'history' | 'best' | 'resumedFrom'>;
+
+/** Running sums of one epoch's training steps. */
+interface EpochSums {
+  loss: number;
+  correct: number;
+  labelled: number;
+  seen: number;
+  steps: number;
+  lr: number;
+}
+
 /**
  * Fine-tune `model` in place: translate it to tfjs, train with masks held at
  * zero (and optional distillation, re-pruning, checkpoints), and write the
@@ -124,246 +184,321 @@ const fmt = (x: number | undefined, d = 4) => (x === undefined || !Number.isFini
  */
 export async function finetune(model: Model, opts: FinetuneOptions): Promise<FinetuneResult> {
   const t0 = performance.now();
-  const logger = opts.logger ?? silentLogger;
-  const progress = opts.progress ?? silentProgress;
-  const signal = opts.signal;
   const backend = opts.backend && typeof opts.backend === 'object' ? opts.backend : await initBackend(opts.backend ?? 'auto');
-  const tf = backend.tf;
-  const epochs = opts.epochs ?? 1;
-  const batchSize = opts.batchSize ?? 32;
-  const optimizerName = opts.optimizer ?? 'sgd';
-  const lr = opts.lr ?? (optimizerName === 'sgd' ? 0.01 : 1e-3);
-  const seed = opts.seed ?? 0;
-  const features = opts.features ?? [];
-  const freeze = typeof opts.freeze === 'string' ? new RegExp(opts.freeze) : opts.freeze;
+  const s = resolveOptions(opts);
+  const freeze = s.freeze;
   const graph = TfGraph.build(model, { backend, masks: opts.masks, bn: opts.bn, freeze: freeze ? (n) => freeze.test(n) : undefined });
-  let teacher: Teacher | undefined;
-  const optimizer = createOptimizer(tf, { name: optimizerName, momentum: opts.momentum, nesterov: opts.nesterov, weightDecay: opts.weightDecay });
-  let cleanup: (() => Promise<void> | undefined) | undefined;
+  const optimizer = createOptimizer(backend.tf, { name: s.optimizer, momentum: opts.momentum, nesterov: opts.nesterov, weightDecay: opts.weightDecay });
+  const held: { teacher?: Teacher; helper?: StepWorker } = {};
   try {
-    checkData(graph, opts.data, 'data');
-    if (opts.val) checkData(graph, opts.val, 'val');
-    for (const f of features) if (!graph.hasValue(f)) throw new ShearsError('E_OPTION', `finetune: option features: the model has no value '${f}'`, { option: 'features' });
-    const classes = probeClasses(graph, opts.data);
-    for (const [d, name] of [
-      [opts.data, 'data'],
-      [opts.val, 'val'],
-    ] as const) {
-      if (!d) continue;
-      if (d.numClasses !== undefined && d.numClasses > classes)
-        throw new ShearsError('E_DATA', `${d.name}: labels go up to ${d.numClasses - 1} but the model has ${classes} outputs`, { option: name });
-      checkLabels(d as never, classes);
-    }
-    if (opts.teacher) {
-      checkTeacher(model, opts.teacher);
-      teacher = opts.teacherBackend === 'tfjs' ? tfjsTeacher(opts.teacher, backend, features) : await ortTeacher(opts.teacher, features, opts.teacherThreads);
-    } else if (features.length) throw new ShearsError('E_OPTION', 'finetune: option features needs a teacher', { option: 'features' });
-    if (!teacher && opts.data.size > 0 && !hasLabels(opts.data))
+    checkInputs(graph, opts, s.features);
+    held.teacher = await createTeacher(model, opts, backend, s.features);
+    if (!held.teacher && opts.data.size > 0 && !hasLabels(opts.data))
       throw new ShearsError('E_DATA', `${opts.data.name}: the training data has no labels; give a teacher for label-free distillation`, { option: 'data' });
-
-    const trainParams = graph.trainable();
-    if (trainParams.length === 0) throw new ShearsError('E_GRAPH', 'finetune: the model has no trainable weights');
-    const vars = trainParams.map((p) => p.variable);
-    const trainSize = Math.min(opts.data.size, opts.limit ?? Infinity);
-    const stepsPerEpoch = Math.ceil(trainSize / batchSize);
-    const totalSteps = stepsPerEpoch * epochs;
-    const schedule = {
-      name: opts.lrSchedule ?? 'constant',
-      lr,
-      totalSteps,
-      warmupSteps: opts.warmupSteps,
-      minLr: opts.minLr,
-      stepSize: (opts.stepEpochs ?? 1) * stepsPerEpoch,
-      gamma: opts.gamma,
-    } as const;
-
-    let startEpoch = 0;
-    let step = 0;
-    const history: EpochRecord[] = [];
-    let best: FinetuneResult['best'];
-    let resumedFrom: string | undefined;
-    if (opts.resume) {
-      if (!opts.checkpointDir) throw new ShearsError('E_OPTION', 'finetune: option resume needs checkpointDir', { option: 'resume' });
-      const ck = await loadCheckpoint(opts.checkpointDir, 'last');
-      if (ck) {
-        loadWeights(graph, ck.model);
-        graph.applyMasks();
-        startEpoch = ck.state.epoch;
-        step = startEpoch * stepsPerEpoch;
-        history.push(...(ck.state.history as EpochRecord[]));
-        best = ck.state.best;
-        if (ck.optimizer) optimizer.load(ck.optimizer);
-        resumedFrom = ck.file;
-        logger.info(`resuming from ${ck.file}: ${startEpoch} epoch(s) done${ck.optimizer ? '' : ' (optimizer state not found; momentum restarts)'}`);
-      }
-    }
-
-    const helper = await startHelper(model, graph, backend.name, opts, freeze, Boolean(resumedFrom), logger);
-    const lossOpts = (b: Prepared): LossOptions => ({
-      alpha: b.y ? (opts.alpha ?? (teacher ? 0.7 : 0)) : 1,
-      temperature: opts.temperature ?? 4,
-      features,
-      featureWeight: opts.featureWeight ?? 1,
-      labelSmoothing: opts.labelSmoothing ?? 0,
-    });
-    cleanup = () => helper?.close();
-
-    const metric = opts.val && hasLabels(opts.val) ? 'valAccuracy' : opts.val && teacher ? 'valLoss' : undefined;
-    const better = (a: number, b: number) => (metric === 'valLoss' ? a < b - (opts.earlyStopping?.minDelta ?? 0) : a > b + (opts.earlyStopping?.minDelta ?? 0));
-    let bestWeights: Map<Param, Float32Array> | undefined;
-    let sinceBest = 0;
+    const logger = opts.logger ?? silentLogger;
+    const run = await startRun({ model, opts, s, backend, graph, optimizer, teacher: held.teacher, logger, progress: opts.progress ?? silentProgress });
+    held.helper = run.helper = await startHelper(model, graph, backend.name, opts, freeze, Boolean(run.resumedFrom), logger);
     let stopped: FinetuneResult['stopped'] = 'completed';
-    let lastCheckpoint: string | undefined;
-    const random = rng(seed * 7919 + startEpoch + 1);
-    const reprune = opts.prune ? (opts.prune.reprune ?? opts.prune.schedule.reprune ?? magnitudeReprune(opts.prune.scope)) : undefined;
-    const pruneEvery = opts.prune?.every ?? 100;
-    let sparsity: number | undefined;
-    const stateOf = (epoch: number, complete: boolean): CheckpointState => ({ version: 1, epoch, step, complete, best, history });
-
-    const saveLast = async (epoch: number, complete: boolean) => {
-      if (!opts.checkpointDir) return undefined;
-      graph.writeBack(model);
-      lastCheckpoint = await saveCheckpoint(opts.checkpointDir, 'last', model, stateOf(epoch, complete), optimizer);
-      return lastCheckpoint;
-    };
-
-    for (let epoch = startEpoch; epoch < epochs; epoch++) {
-      const te = performance.now();
-      const task = progress.start(`finetune epoch ${epoch + 1}/${epochs}`, stepsPerEpoch);
-      let lossSum = 0;
-      let correctSum = 0;
-      let labelled = 0;
-      let seen = 0;
-      let steps = 0;
-      let curLr = lr;
-      const it = opts.data.batches(batchSize, { shuffle: true, seed: seed + epoch, limit: opts.limit })[Symbol.asyncIterator]();
-      const prepare = async (): Promise<Prepared | undefined> => {
-        const r = await it.next();
-        if (r.done) return undefined;
-        const b = r.value;
-        const x = opts.augment ? augmentBatch(b.x, b.dims, opts.augment, random) : b.x;
-        const p: Prepared = { x, dims: b.dims, y: b.y };
-        if (teacher) {
-          p.teacher = teacher.run(x, b.dims);
-          p.teacher.catch(() => {});
-        }
-        return p;
-      };
-      let pending = prepare();
-      pending.catch(() => {});
-      try {
-        for (;;) {
-          const b = await pending;
-          if (!b) break;
-          if (signal?.aborted) {
-            const file = await saveLast(epoch, false);
-            throw new ShearsError('E_ABORTED', `finetune: interrupted in epoch ${epoch + 1} at step ${step}${file ? `; checkpoint ${file} (resume from it)` : ''}`);
-          }
-          pending = prepare();
-          pending.catch(() => {});
-          if (reprune && step % pruneEvery === 0) sparsity = await repruneStep(graph, reprune, opts.prune!.schedule.sparsityAt(Math.floor(step / pruneEvery)), step);
-          const tOut = b.teacher ? await b.teacher : undefined;
-          curLr = learningRate(schedule, step);
-          const n = b.dims[0]!;
-          const r = helper && n > 1 ? await parallelStep(helper, graph, trainParams, vars, b, tOut, lossOpts(b)) : trainStep(graph, trainParams, vars, b, tOut, lossOpts(b));
-          if (!Number.isFinite(r.loss)) {
-            // The step was not applied: the weights are the last good ones.
-            graph.writeBack(model);
-            const kept = lastCheckpoint ?? (opts.checkpointDir && existsSync(join(opts.checkpointDir, 'last.onnx')) ? join(opts.checkpointDir, 'last.onnx') : undefined);
-            throw new ShearsError(
-              'E_RUNTIME',
-              `finetune: the loss is ${r.loss} in epoch ${epoch + 1} at step ${step} (learning rate ${curLr.toPrecision(3)}; try a lower one); stopped with the last good weights${kept ? `, last checkpoint ${kept} kept` : ''}`,
-            );
-          }
-          optimizer.apply(vars, r.grads, curLr);
-          for (const g of r.grads) g.dispose();
-          graph.applyMasks();
-          graph.applyStats(r.stats);
-          step++;
-          steps++;
-          seen += n;
-          lossSum += r.loss * n;
-          if (b.y) {
-            correctSum += r.correct;
-            labelled += n;
-          }
-          const secs = (performance.now() - te) / 1000;
-          task.tick(1, `loss ${fmt(lossSum / seen)}${labelled ? ` acc ${((100 * correctSum) / labelled).toFixed(1)}%` : ''} ${(steps / secs).toFixed(1)} steps/s`);
-        }
-      } finally {
-        pending.then(() => {}, () => {});
-      }
-      const trainSecs = (performance.now() - te) / 1000;
-      task.done();
-      const rec: EpochRecord = {
-        epoch: epoch + 1,
-        steps,
-        lr: curLr,
-        trainLoss: lossSum / Math.max(1, seen),
-        trainAccuracy: labelled ? correctSum / labelled : undefined,
-        seconds: 0,
-        stepsPerSecond: steps / Math.max(1e-9, trainSecs),
-        sparsity,
-        backend: backend.name,
-      };
-      if (opts.val) {
-        const ev = await evaluateGraph(graph, opts.val, { batchSize: Math.max(batchSize, 64), limit: opts.valLimit, teacher, temperature: opts.temperature ?? 4 });
-        rec.valLoss = ev.loss;
-        rec.valAccuracy = ev.accuracy;
-      }
-      rec.seconds = (performance.now() - te) / 1000;
-      history.push(rec);
-      opts.onEpoch?.(rec);
-      if (opts.log) appendFileSync(opts.log, `${JSON.stringify(rec)}\n`);
-      logger.info(
-        `epoch ${rec.epoch}/${epochs}: loss ${fmt(rec.trainLoss)}${rec.trainAccuracy !== undefined ? ` acc ${(100 * rec.trainAccuracy).toFixed(2)}%` : ''}` +
-          `${rec.valAccuracy !== undefined ? `  val acc ${(100 * rec.valAccuracy).toFixed(2)}%` : ''}${rec.valLoss !== undefined ? ` val loss ${fmt(rec.valLoss)}` : ''}` +
-          `  ${rec.stepsPerSecond.toFixed(1)} steps/s (${backend.name})`,
-      );
-      let improved = false;
-      if (metric) {
-        const v = rec[metric]!;
-        if (!best || better(v, best.value)) {
-          best = { epoch: rec.epoch, metric, value: v };
-          improved = true;
-          sinceBest = 0;
-          if (opts.restoreBest !== false) bestWeights = graph.snapshot();
-        } else sinceBest++;
-      }
-      await saveLast(epoch + 1, true);
-      if (improved && opts.checkpointDir) await saveCheckpoint(opts.checkpointDir, 'best', model, stateOf(epoch + 1, true));
-      if (opts.earlyStopping && metric && sinceBest >= opts.earlyStopping.patience && epoch + 1 < epochs) {
-        logger.info(`early stopping: no improvement of ${metric} for ${sinceBest} epoch(s); best epoch ${best!.epoch}`);
+    for (let epoch = run.startEpoch; epoch < s.epochs; epoch++) {
+      const rec = await runEpoch(run, epoch);
+      if (await closeEpoch(run, rec, epoch)) {
         stopped = 'early-stopping';
         break;
       }
     }
-    if (bestWeights && best && history.at(-1)?.epoch !== best.epoch) graph.restore(bestWeights);
-    graph.writeBack(model);
-    const masked = graph.params.filter((p) => p.mask);
-    let pruned = 0;
-    for (const p of masked) for (const m of graph.readMask(p) ?? []) if (!m) pruned++;
-    return {
-      model,
-      backend: backend.name,
-      backendNotes: backend.notes,
-      epochs: history,
-      steps: step,
-      stopped,
-      best,
-      resumedFrom,
-      checkpoint: lastCheckpoint ?? (opts.checkpointDir ? join(opts.checkpointDir, 'last.onnx') : undefined),
-      seconds: (performance.now() - t0) / 1000,
-      trainable: { tensors: trainParams.length, params: trainParams.reduce((a, p) => a + p.variable.size, 0), masked: masked.length, pruned },
-      teacher: teacher?.kind,
-      workers: helper ? 2 : 1,
-    };
+    return finish(run, stopped, t0);
   } finally {
     optimizer.dispose();
-    await teacher?.dispose();
-    await cleanup?.();
+    await held.teacher?.dispose();
+    await held.helper?.close();
     graph.dispose();
   }
+}
+
+/** Defaults for the options the run reads throughout (the learning rate's depends on the optimizer). */
+function resolveOptions(opts: FinetuneOptions): Settings {
+  const optimizer = opts.optimizer ?? 'sgd';
+  return {
+    epochs: opts.epochs ?? 1,
+    batchSize: opts.batchSize ?? 32,
+    optimizer,
+    lr: opts.lr ?? (optimizer === 'sgd' ? 0.01 : 1e-3),
+    seed: opts.seed ?? 0,
+    features: opts.features ?? [],
+    freeze: typeof opts.freeze === 'string' ? new RegExp(opts.freeze) : opts.freeze,
+  };
+}
+
+/** The data and validation sets fit the model's input, the feature names exist, and the labels fit its classes. */
+function checkInputs(graph: TfGraph, opts: FinetuneOptions, features: readonly string[]): void {
+  checkData(graph, opts.data, 'data');
+  if (opts.val) checkData(graph, opts.val, 'val');
+  for (const f of features) if (!graph.hasValue(f)) throw new ShearsError('E_OPTION', `finetune: option features: the model has no value '${f}'`, { option: 'features' });
+  const classes = probeClasses(graph, opts.data);
+  for (const [d, name] of [
+    [opts.data, 'data'],
+    [opts.val, 'val'],
+  ] as const) {
+    if (!d) continue;
+    if (d.numClasses !== undefined && d.numClasses > classes)
+      throw new ShearsError('E_DATA', `${d.name}: labels go up to ${d.numClasses - 1} but the model has ${classes} outputs`, { option: name });
+    checkLabels(d as never, classes);
+  }
+}
+
+/** The distillation teacher, checked against the student (onnxruntime by default, or tfjs); undefined without one. */
+async function createTeacher(model: Model, opts: FinetuneOptions, backend: BackendInfo, features: string[]): Promise<Teacher | undefined> {
+  if (!opts.teacher) {
+    if (features.length) throw new ShearsError('E_OPTION', 'finetune: option features needs a teacher', { option: 'features' });
+    return undefined;
+  }
+  checkTeacher(model, opts.teacher);
+  return opts.teacherBackend === 'tfjs' ? tfjsTeacher(opts.teacher, backend, features) : await ortTeacher(opts.teacher, features, opts.teacherThreads);
+}
+
+/** The trainable weights, steps and learning-rate schedule, and the run state: fresh, or from the last checkpoint. */
+async function startRun(setup: RunSetup): Promise<Run> {
+  const { opts, s, graph, teacher } = setup;
+  const trainParams = graph.trainable();
+  if (trainParams.length === 0) throw new ShearsError('E_GRAPH', 'finetune: the model has no trainable weights');
+  const stepsPerEpoch = Math.ceil(Math.min(opts.data.size, opts.limit ?? Infinity) / s.batchSize);
+  const schedule: LrScheduleOptions = {
+    name: opts.lrSchedule ?? 'constant',
+    lr: s.lr,
+    totalSteps: stepsPerEpoch * s.epochs,
+    warmupSteps: opts.warmupSteps,
+    minLr: opts.minLr,
+    stepSize: (opts.stepEpochs ?? 1) * stepsPerEpoch,
+    gamma: opts.gamma,
+  };
+  const state = (await resume(setup, stepsPerEpoch)) ?? { startEpoch: 0, step: 0, history: [] };
+  return {
+    ...setup,
+    ...state,
+    trainParams,
+    vars: trainParams.map((p) => p.variable),
+    stepsPerEpoch,
+    schedule,
+    metric: opts.val && hasLabels(opts.val) ? 'valAccuracy' : opts.val && teacher ? 'valLoss' : undefined,
+    reprune: opts.prune ? (opts.prune.reprune ?? opts.prune.schedule.reprune ?? magnitudeReprune(opts.prune.scope)) : undefined,
+    pruneEvery: opts.prune?.every ?? 100,
+    random: rng(s.seed * 7919 + state.startEpoch + 1),
+    sinceBest: 0,
+  };
+}
+
+/**
+ * With `resume`, load checkpointDir/last.onnx when it exists (weights, masks
+ * and optimizer state) and say where the run picks up; undefined for a fresh start.
+ */
+async function resume(setup: RunSetup, stepsPerEpoch: number): Promise<Resumed | undefined> {
+  const { opts, graph } = setup;
+  if (!opts.resume) return undefined;
+  if (!opts.checkpointDir) throw new ShearsError('E_OPTION', 'finetune: option resume needs checkpointDir', { option: 'resume' });
+  const ck = await loadCheckpoint(opts.checkpointDir, 'last');
+  if (!ck) return undefined;
+  loadWeights(graph, ck.model);
+  graph.applyMasks();
+  const startEpoch = ck.state.epoch;
+  if (ck.optimizer) setup.optimizer.load(ck.optimizer);
+  setup.logger.info(`resuming from ${ck.file}: ${startEpoch} epoch(s) done${ck.optimizer ? '' : ' (optimizer state not found; momentum restarts)'}`);
+  return { startEpoch, step: startEpoch * stepsPerEpoch, history: [...(ck.state.history as EpochRecord[])], best: ck.state.best, resumedFrom: ck.file };
+}
+
+/** One epoch: train, evaluate on the validation set, and record (history, onEpoch, log file, logger). */
+async function runEpoch(run: Run, epoch: number): Promise<EpochRecord> {
+  const te = performance.now();
+  const rec = await trainEpoch(run, epoch, te);
+  const { opts, s } = run;
+  if (opts.val) {
+    const ev = await evaluateGraph(run.graph, opts.val, { batchSize: Math.max(s.batchSize, 64), limit: opts.valLimit, teacher: run.teacher, temperature: opts.temperature ?? 4 });
+    rec.valLoss = ev.loss;
+    rec.valAccuracy = ev.accuracy;
+  }
+  rec.seconds = (performance.now() - te) / 1000;
+  run.history.push(rec);
+  opts.onEpoch?.(rec);
+  if (opts.log) appendFileSync(opts.log, `${JSON.stringify(rec)}\n`);
+  run.logger.info(
+    `epoch ${rec.epoch}/${s.epochs}: loss ${fmt(rec.trainLoss)}${rec.trainAccuracy !== undefined ? ` acc ${(100 * rec.trainAccuracy).toFixed(2)}%` : ''}` +
+      `${rec.valAccuracy !== undefined ? `  val acc ${(100 * rec.valAccuracy).toFixed(2)}%` : ''}${rec.valLoss !== undefined ? ` val loss ${fmt(rec.valLoss)}` : ''}` +
+      `  ${rec.stepsPerSecond.toFixed(1)} steps/s (${run.backend.name})`,
+  );
+  return rec;
+}
+
+/** Train on every batch of one epoch (the next batch and its teacher outputs are prepared during each step); validation and time are filled in by runEpoch. */
+async function trainEpoch(run: Run, epoch: number, te: number): Promise<EpochRecord> {
+  const task = run.progress.start(`finetune epoch ${epoch + 1}/${run.s.epochs}`, run.stepsPerEpoch);
+  const sums: EpochSums = { loss: 0, correct: 0, labelled: 0, seen: 0, steps: 0, lr: run.s.lr };
+  const prepare = batchSource(run, epoch);
+  let pending = prepare();
+  pending.catch(() => {});
+  try {
+    for (;;) {
+      const b = await pending;
+      if (!b) break;
+      if (run.opts.signal?.aborted) throw await interruption(run, epoch);
+      pending = prepare();
+      pending.catch(() => {});
+      await trainBatch(run, b, epoch, sums);
+      const secs = (performance.now() - te) / 1000;
+      task.tick(1, `loss ${fmt(sums.loss / sums.seen)}${sums.labelled ? ` acc ${((100 * sums.correct) / sums.labelled).toFixed(1)}%` : ''} ${(sums.steps / secs).toFixed(1)} steps/s`);
+    }
+  } finally {
+    pending.then(() => {}, () => {});
+  }
+  const trainSecs = (performance.now() - te) / 1000;
+  task.done();
+  return {
+    epoch: epoch + 1,
+    steps: sums.steps,
+    lr: sums.lr,
+    trainLoss: sums.loss / Math.max(1, sums.seen),
+    trainAccuracy: sums.labelled ? sums.correct / sums.labelled : undefined,
+    seconds: 0,
+    stepsPerSecond: sums.steps / Math.max(1e-9, trainSecs),
+    sparsity: run.sparsity,
+    backend: run.backend.name,
+  };
+}
+
+/** The epoch's batches, shuffled and augmented, each with its teacher outputs started as soon as it is read. */
+function batchSource(run: Run, epoch: number): () => Promise<Prepared | undefined> {
+  const { opts, s, teacher, random } = run;
+  const it = opts.data.batches(s.batchSize, { shuffle: true, seed: s.seed + epoch, limit: opts.limit })[Symbol.asyncIterator]();
+  return async () => {
+    const r = await it.next();
+    if (r.done) return undefined;
+    const b = r.value;
+    const x = opts.augment ? augmentBatch(b.x, b.dims, opts.augment, random) : b.x;
+    const p: Prepared = { x, dims: b.dims, y: b.y };
+    if (teacher) {
+      p.teacher = teacher.run(x, b.dims);
+      p.teacher.catch(() => {});
+    }
+    return p;
+  };
+}
+
+/** How a batch's loss is made: the distillation weight depends on whether it has labels. */
+function lossOptions(run: Run, b: Prepared): LossOptions {
+  const { opts } = run;
+  return {
+    alpha: b.y ? (opts.alpha ?? (run.teacher ? 0.7 : 0)) : 1,
+    temperature: opts.temperature ?? 4,
+    features: run.s.features,
+    featureWeight: opts.featureWeight ?? 1,
+    labelSmoothing: opts.labelSmoothing ?? 0,
+  };
+}
+
+/** One optimizer step on a batch (re-pruning first when the schedule is due), added to the epoch's sums. */
+async function trainBatch(run: Run, b: Prepared, epoch: number, sums: EpochSums): Promise<void> {
+  const { graph, trainParams, vars, helper } = run;
+  if (run.reprune && run.step % run.pruneEvery === 0)
+    run.sparsity = await repruneStep(graph, run.reprune, run.opts.prune!.schedule.sparsityAt(Math.floor(run.step / run.pruneEvery)), run.step);
+  const tOut = b.teacher ? await b.teacher : undefined;
+  sums.lr = learningRate(run.schedule, run.step);
+  const n = b.dims[0]!;
+  const r = helper && n > 1 ? await parallelStep(helper, graph, trainParams, vars, b, tOut, lossOptions(run, b)) : trainStep(graph, trainParams, vars, b, tOut, lossOptions(run, b));
+  if (!Number.isFinite(r.loss)) throw divergence(run, r.loss, epoch, sums.lr);
+  run.optimizer.apply(vars, r.grads, sums.lr);
+  for (const g of r.grads) g.dispose();
+  graph.applyMasks();
+  graph.applyStats(r.stats);
+  run.step++;
+  sums.steps++;
+  sums.seen += n;
+  sums.loss += r.loss * n;
+  if (b.y) {
+    sums.correct += r.correct;
+    sums.labelled += n;
+  }
+}
+
+/** The error for a non-finite loss, once the last good weights (the step was not applied) are written back to the model. */
+function divergence(run: Run, loss: number, epoch: number, lr: number): ShearsError {
+  run.graph.writeBack(run.model);
+  const dir = run.opts.checkpointDir;
+  const kept = run.lastCheckpoint ?? (dir && existsSync(join(dir, 'last.onnx')) ? join(dir, 'last.onnx') : undefined);
+  return new ShearsError(
+    'E_RUNTIME',
+    `finetune: the loss is ${loss} in epoch ${epoch + 1} at step ${run.step} (learning rate ${lr.toPrecision(3)}; try a lower one); stopped with the last good weights${kept ? `, last checkpoint ${kept} kept` : ''}`,
+  );
+}
+
+/** The error for an aborted run, once a resumable checkpoint is written (with checkpointDir). */
+async function interruption(run: Run, epoch: number): Promise<ShearsError> {
+  const file = await saveLast(run, epoch, false);
+  return new ShearsError('E_ABORTED', `finetune: interrupted in epoch ${epoch + 1} at step ${run.step}${file ? `; checkpoint ${file} (resume from it)` : ''}`);
+}
+
+/** What a checkpoint records of the run. */
+function stateOf(run: Run, epoch: number, complete: boolean): CheckpointState {
+  return { version: 1, epoch, step: run.step, complete, best: run.best, history: run.history };
+}
+
+/** Write the weights back and save checkpointDir/last.onnx (nothing without checkpointDir); returns the file. */
+async function saveLast(run: Run, epoch: number, complete: boolean): Promise<string | undefined> {
+  const dir = run.opts.checkpointDir;
+  if (!dir) return undefined;
+  run.graph.writeBack(run.model);
+  run.lastCheckpoint = await saveCheckpoint(dir, 'last', run.model, stateOf(run, epoch, complete), run.optimizer);
+  return run.lastCheckpoint;
+}
+
+/** Whether `rec` is the best epoch so far by the run's metric; if so, keep its weights (restoreBest), else count it towards early stopping. */
+function trackBest(run: Run, rec: EpochRecord): boolean {
+  const { metric, opts } = run;
+  if (!metric) return false;
+  const v = rec[metric]!;
+  const minDelta = opts.earlyStopping?.minDelta ?? 0;
+  const better = metric === 'valLoss' ? (b: number) => v < b - minDelta : (b: number) => v > b + minDelta;
+  if (run.best && !better(run.best.value)) {
+    run.sinceBest++;
+    return false;
+  }
+  run.best = { epoch: rec.epoch, metric, value: v };
+  run.sinceBest = 0;
+  if (opts.restoreBest !== false) run.bestWeights = run.graph.snapshot();
+  return true;
+}
+
+/** After an epoch: track the best one, write the checkpoints, and say whether early stopping ends the run. */
+async function closeEpoch(run: Run, rec: EpochRecord, epoch: number): Promise<boolean> {
+  const { opts, metric } = run;
+  const improved = trackBest(run, rec);
+  await saveLast(run, epoch + 1, true);
+  if (improved && opts.checkpointDir) await saveCheckpoint(opts.checkpointDir, 'best', run.model, stateOf(run, epoch + 1, true));
+  if (!opts.earlyStopping || !metric || run.sinceBest < opts.earlyStopping.patience || epoch + 1 >= run.s.epochs) return false;
+  run.logger.info(`early stopping: no improvement of ${metric} for ${run.sinceBest} epoch(s); best epoch ${run.best!.epoch}`);
+  return true;
+}
+
+/** Restore the best epoch's weights (when it was not the last), write the weights into the model, and sum up the run. */
+function finish(run: Run, stopped: FinetuneResult['stopped'], t0: number): FinetuneResult {
+  const { graph, best, history, opts, trainParams } = run;
+  if (run.bestWeights && best && history.at(-1)?.epoch !== best.epoch) graph.restore(run.bestWeights);
+  graph.writeBack(run.model);
+  const masked = graph.params.filter((p) => p.mask);
+  let pruned = 0;
+  for (const p of masked) for (const m of graph.readMask(p) ?? []) if (!m) pruned++;
+  return {
+    model: run.model,
+    backend: run.backend.name,
+    backendNotes: run.backend.notes,
+    epochs: history,
+    steps: run.step,
+    stopped,
+    best,
+    resumedFrom: run.resumedFrom,
+    checkpoint: run.lastCheckpoint ?? (opts.checkpointDir ? join(opts.checkpointDir, 'last.onnx') : undefined),
+    seconds: (performance.now() - t0) / 1000,
+    trainable: { tensors: trainParams.length, params: trainParams.reduce((a, p) => a + p.variable.size, 0), masked: masked.length, pruned },
+    teacher: run.teacher?.kind,
+    workers: run.helper ? 2 : 1,
+  };
 }
 
 /**
