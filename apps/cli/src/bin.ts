@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { guardUncaught } from './fatal.js';
 import { main } from './main.js';
 
 // `shears inspect big.onnx | head`: a closed pipe ends the output, not in a crash.
@@ -16,12 +17,14 @@ process.once('SIGINT', () => {
   process.once('SIGINT', () => process.exit(130));
 });
 
-main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: interrupt.signal }).then(
-  (code) => {
-    process.exitCode = code;
-  },
+// Errors nothing awaited (plugin code's timers and stray promises): our one line and exit code.
+const argv = process.argv.slice(2);
+const guard = guardUncaught(argv, { stdout: process.stdout, stderr: process.stderr, signal: interrupt.signal }, (reason) => interrupt.abort(reason));
+
+main(argv, guard.streams).then(
+  (code) => guard.settle(code),
   (e: unknown) => {
     process.stderr.write(`shears: internal error: ${String(e)}\n`);
-    process.exitCode = 1;
+    guard.settle(1);
   },
 );

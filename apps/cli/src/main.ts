@@ -13,9 +13,9 @@ export interface MainStreams {
   signal?: AbortSignal;
 }
 
-/** Run the CLI; resolves to the exit code. Errors are one line unless --verbose. */
-export async function main(argv: string[], streams: MainStreams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const io: CliIO = {
+/** The streams and global flags (--json, --verbose, --quiet) of one invocation. */
+export function ioFor(argv: string[], streams: MainStreams): CliIO {
+  return {
     stdout: streams.stdout,
     stderr: streams.stderr,
     json: argv.includes('--json'),
@@ -24,6 +24,11 @@ export async function main(argv: string[], streams: MainStreams = { stdout: proc
     tty: Boolean(streams.stderr.isTTY) && !process.env.NO_COLOR,
     signal: streams.signal ?? new AbortController().signal,
   };
+}
+
+/** Run the CLI; resolves to the exit code. Errors are one line unless --verbose. */
+export async function main(argv: string[], streams: MainStreams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const io = ioFor(argv, streams);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const target = name === 'help' && rest[0] ? await loadCommand(rest[0]) : undefined;
@@ -51,7 +56,8 @@ export async function main(argv: string[], streams: MainStreams = { stdout: proc
   }
 }
 
-function reportError(e: unknown, io: CliIO): number {
+/** One line on stderr (the stack with --verbose; a JSON error with --json); returns the exit code. */
+export function reportError(e: unknown, io: CliIO): number {
   const known = isShearsError(e);
   const message = known ? e.message : `internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
   io.stderr.write(`shears: error: ${message}\n`);

@@ -13,7 +13,8 @@ describe('shears prune --strategy channel', () => {
   it('refuses without --calib and explains why (random:N possible but poor)', () => {
     const dir = tmp();
     const r = shears(['prune', tiny, '-o', join(dir, 'o.onnx'), '--strategy', 'channel', '--amount', '0.5']);
-    expect(r.status).not.toBe(0);
+    // A missing option is bad usage: exit 2.
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/calibration data is required/);
     expect(r.stderr).toMatch(/random:N is accepted but poor/);
     expect(readdirSync(dir)).toEqual([]);

@@ -75,7 +75,12 @@ describe('shears prune', () => {
   });
 
   it.each([
-    [['--strategy', 'nope', '--amount', '0.5'], 4, /unknown plugin 'nope'/],
+    // Bad usage is exit 2: a name that is no plugin, or a plugin of the wrong kind.
+    [['--strategy', 'nope', '--amount', '0.5'], 2, /^shears: error: prune: option --strategy: unknown strategy 'nope': not a built-in strategy \(unstructured, filter, compact, channel\)/],
+    [['--strategy', 'filterr', '--amount', '0.5'], 2, /unknown strategy 'filterr' \(did you mean 'filter'\?\)/],
+    [['--strategy', './no-such-plugin.mjs'], 2, /option --strategy: unknown strategy '\.\/no-such-plugin\.mjs'/],
+    [['--strategy', 'l1', '--amount', '0.5'], 2, /prune: option --strategy: 'l1' is a criterion plugin, not a strategy/],
+    [['--strategy', 'filter', '--criterion', 'l11', '--amount', '0.5'], 2, /option --criterion: unknown criterion 'l11' \(did you mean 'l1'\?\)/],
     [['--strategy', plugin, '--amount', '1.5'], 2, /index.cjs: option --amount: must be in \[0, 1\) \(got 1.5\)/],
     [['--strategy', plugin, '--set', 'threshold=-1'], 2, /threshold: option threshold:/],
     [['--strategy', plugin, '--set', 'thresh=1'], 2, /threshold: option \(options\): Unrecognized key|threshold: option/],
@@ -113,7 +118,24 @@ describe('shears run', () => {
     writeFileSync(join(d, 'r.yaml'), `input: ${tiny}\nsteps:\n  - use: onnx-write\n    whith: {out: o.onnx}\n`);
     const r = shears(['run', join(d, 'r.yaml')]);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe(`shears: error: ${join(d, 'r.yaml')}: steps[0]: unknown key 'whith'`);
+    expect(r.stderr.trim()).toBe(`shears: error: ${join(d, 'r.yaml')}: steps[0]: unknown key 'whith' (did you mean 'with'?)`);
+  });
+
+  it('a recipe with `step:` for `steps:` names the unknown key and suggests steps (exit 2)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'shears-recipe-'));
+    writeFileSync(join(d, 'r.yaml'), `input: ${tiny}\nstep:\n  - use: onnx-write\n    with: {out: o.onnx}\n`);
+    const r = shears(['run', join(d, 'r.yaml')]);
+    expect(r.stderr.trim()).toBe(`shears: error: ${join(d, 'r.yaml')}: unknown key 'step' (did you mean 'steps'?)`);
+    expect(r.status).toBe(2);
+  });
+
+  it('a recipe step naming no plugin is a recipe error (exit 2), with the closest built-in', () => {
+    const d = mkdtempSync(join(tmpdir(), 'shears-recipe-'));
+    writeFileSync(join(d, 'r.yaml'), `input: ${tiny}\nsteps:\n  - use: filterr\n  - use: onnx-write\n    with: {out: o.onnx}\n`);
+    const r = shears(['run', join(d, 'r.yaml')]);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^shears: error: ${join(d, 'r.yaml')}: steps\\[0\\]\\.use: unknown plugin 'filterr' \\(did you mean 'filter'\\?\\)`));
+    expect(r.status).toBe(2);
+    expect(readdirSync(d)).toEqual(['r.yaml']);
   });
 
   it('a failing step leaves no output behind', () => {

@@ -53,8 +53,10 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     try {
       if (name === 'tensorflow') loadNode(tf);
       else if (name === 'wasm') await loadWasm(tf);
-      if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialize the ${name} backend`);
-      await tf.ready();
+      await withoutAddedProcessHandlers(async () => {
+        if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialize the ${name} backend`);
+        await tf.ready();
+      });
       tf.enableProdMode();
       return { tf, name, notes, customConvGrad: name !== 'tensorflow' };
     } catch (e) {
@@ -64,6 +66,29 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     }
   }
   throw new ShearsError('E_RUNTIME', `finetune: no tfjs backend could start (${notes.join('; ')})`, { option: 'backend' });
+}
+
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Run `fn` and remove the process handlers it added. tfjs-backend-wasm's
+ * Emscripten glue adds handlers for uncaughtException and unhandledRejection
+ * when the backend starts; they rethrow from inside the handler, so any later
+ * uncaught error of the host program (a CLI, a script, a test runner) exits
+ * with code 7 and a trace inside tf-backend-wasm. They exist for Emscripten's
+ * exit(), which tfjs never calls, and the glue's own removal on dispose is
+ * broken; the host's error handling should stay the host's.
+ */
+async function withoutAddedProcessHandlers<T>(fn: () => Promise<T>): Promise<T> {
+  const proc: NodeJS.EventEmitter = process;
+  const before = PROCESS_EVENTS.map((e) => new Set(proc.listeners(e)));
+  try {
+    return await fn();
+  } finally {
+    PROCESS_EVENTS.forEach((e, i) => {
+      for (const l of proc.listeners(e)) if (!before[i]!.has(l)) proc.removeListener(e, l as (...args: unknown[]) => void);
+    });
+  }
 }
 
 function loadNode(tf: TF): void {

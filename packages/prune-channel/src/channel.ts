@@ -108,7 +108,8 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
   const graph = buildDependencyGraph(model, { groupedConv: opts.groupedConv, crossChannel: opts.crossChannel, inputShapes: opts.inputShapes, registry: ctx.ops });
   const needsData = opts.reconstruct || opts.selection !== 'l1';
   const data = ctx.state.get(CALIBRATION);
-  if (needsData && !data) throw new ShearsError('E_DATA', NO_CALIBRATION, { plugin: NAME, option: 'calib' });
+  // A missing option, not bad data: a usage error (exit 2 in the CLI).
+  if (needsData && !data) throw new ShearsError('E_OPTION', NO_CALIBRATION, { plugin: NAME, option: 'calib' });
   const skipped: Notes = [];
   const byNode = new Map<Node, Consumer | string>();
   const groups: ChannelGroup[] = [];

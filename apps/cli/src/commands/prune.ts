@@ -3,6 +3,7 @@ import { CALIBRATION, CURRENT_CRITERION, pipeline, resolvePlugin, RunStager, sam
 import { onnxWrite } from '@shears/onnx';
 import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
 import { loadBuiltins } from '../builtins.js';
+import { checkPluginKind, checkPluginOption } from '../plugin-name.js';
 import { pct, si } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
 import { loadModel, withFile } from '../load.js';
@@ -88,12 +89,15 @@ export const prune: Command = {
     const before = await withFile(file, () => stats(model));
     // Only the packages of the plugins named here load (not tfjs, LiteRT.js, the other strategies…).
     const map = await loadBuiltins([strategyName, values.criterion as string | undefined]);
+    // A name that is no plugin, or a plugin of the wrong kind, is bad usage (exit 2).
+    checkPluginOption('prune', 'strategy', strategyName, 'strategy', map);
+    if (values.criterion) checkPluginOption('prune', 'criterion', String(values.criterion), 'criterion', map);
     const strategy = await resolvePlugin(strategyName, options, { builtins: map });
-    if (strategy.kind !== 'strategy') throw new ShearsError('E_PLUGIN', `'${strategyName}' is a ${strategy.kind} plugin, not a strategy`, { plugin: strategyName, option: 'strategy' });
+    checkPluginKind('prune', 'strategy', strategyName, 'strategy', strategy.kind);
     const state = new StateBag();
     if (values.criterion) {
       const crit = await resolvePlugin(values.criterion as string, undefined, { builtins: map });
-      if (crit.kind !== 'criterion') throw new ShearsError('E_PLUGIN', `'${values.criterion}' is a ${crit.kind} plugin, not a criterion`, { plugin: String(values.criterion), option: 'criterion' });
+      checkPluginKind('prune', 'criterion', String(values.criterion), 'criterion', crit.kind);
       state.set(CURRENT_CRITERION, crit as CriterionPlugin);
     }
     if (values.calib) state.set(CALIBRATION, await (await import('./shared.js')).datasetFor(model, values.calib as string));

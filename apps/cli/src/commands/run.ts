@@ -4,6 +4,7 @@ import { onnxImport, readModel } from '@shears/onnx';
 import { createRuntime } from '@shears/runtime';
 import { needOne, parse } from '../args.js';
 import { loadBuiltins } from '../builtins.js';
+import { pluginExists, unknownPlugin } from '../plugin-name.js';
 import { bytes, pct, si, table } from '../format.js';
 import { bold, createLogger, dim, createProgress, out, printJson, type CliIO } from '../io.js';
 import { datasetFor } from './shared.js';
@@ -34,6 +35,9 @@ export const runCommand: Command = {
     try {
       // Only the packages of the plugins the recipe names load.
       const map = await loadBuiltins(recipe.steps.map((st) => st.use));
+      // A step naming no plugin is a recipe error (exit 2), not a plugin failure.
+      for (const [i, st] of recipe.steps.entries())
+        if (!pluginExists(st.use, map, recipe.baseDir)) throw new ShearsError('E_RECIPE', `${file}: steps[${i}].use: ${unknownPlugin(st.use, map)}`, { file, option: `steps[${i}].use`, plugin: st.use });
       const p = await pipelineFromRecipe(recipe, { builtins: map });
       // Recipes may leave the importer implicit.
       const steps = p.plugins[0]?.kind === 'importer' ? p : new Pipeline().use(onnxImport({ inputShape: recipe.inputShape }), ...p.plugins);

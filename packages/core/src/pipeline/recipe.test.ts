@@ -13,14 +13,18 @@ describe('recipes', () => {
   });
 
   it.each([
-    ['steps:\n  - use: x\n    width: {}\n', "r.yaml: steps[0]: unknown key 'width'"],
-    ['stepz: []\n', "r.yaml: steps:"],
+    ['steps:\n  - use: x\n    width: {}\n', "r.yaml: steps[0]: unknown key 'width' (did you mean 'with'?)"],
+    ['stepz: []\n', "r.yaml: unknown key 'stepz' (did you mean 'steps'?)"],
+    // The typo is the cause, not the missing `steps` it leaves ("steps: Invalid input: expected array").
+    ['input: m.onnx\nstep:\n  - use: x\n', "r.yaml: unknown key 'step' (did you mean 'steps'?)"],
+    ['steps:\n  - use: x\nevaluate: {data: v.npz, bench: {run: 3}}\n', "r.yaml: evaluate.bench: unknown key 'run' (did you mean 'runs'?)"],
+    ['steps:\n  - use: x\nfrobnicate: 1\n', /^r\.yaml: unknown key 'frobnicate'$/],
     ['steps: []\n', 'r.yaml: steps: needs at least one step'],
     ['steps:\n  - use: 3\n', 'r.yaml: steps[0].use:'],
     ['steps:\n  - use: x\ninputShape: {input: [1, -3]}\n', 'r.yaml: inputShape.input[1]:'],
     ['version: 2\nsteps:\n  - use: x\n', 'r.yaml: version:'],
     ['steps: [\n', 'r.yaml: cannot parse'],
-  ])('refuses %j with a message naming the key', async (text, expected) => {
+  ])('refuses %j with a message naming the key', async (text, expected: string | RegExp) => {
     await expect(parseRecipe(text, 'r.yaml')).rejects.toThrow(expected);
   });
 

@@ -66,13 +66,51 @@ export type RecipeStep = Recipe['steps'][number];
 
 /** Validate a parsed recipe; errors name the file and the key path. */
 export async function validateRecipe(data: unknown, file = 'recipe'): Promise<Recipe> {
-  const r = (await recipeSchema()).safeParse(data);
+  const schema = await recipeSchema();
+  const r = schema.safeParse(data);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
+  // A misspelt key (`step:`) also makes the real one missing; the unknown key is the cause, so it goes first.
+  const issue = r.error.issues.find((i) => i.code === 'unrecognized_keys') ?? r.error.issues[0]!;
   const where = formatPath(issue.path);
   let msg = issue.message;
-  if (issue.code === 'unrecognized_keys') msg = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    const known = keysAt(schema, issue.path);
+    const hints = issue.keys.map((k) => closestName(k, known)).filter((k): k is string => k !== undefined);
+    msg = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}${hints.length ? ` (did you mean ${hints.map((k) => `'${k}'`).join(', ')}?)` : ''}`;
+  }
   throw new ShearsError('E_RECIPE', `${file}: ${where ? `${where}: ` : ''}${msg}`, { file, option: where || undefined });
+}
+
+/** The keys the schema allows for the object at `path` (through arrays and optionals). */
+function keysAt(schema: unknown, path: PropertyKey[]): string[] {
+  type Node = { shape?: Record<string, unknown>; element?: unknown; def?: { type?: string; innerType?: unknown } } | undefined;
+  // Optional, default and nullable wrappers hold the schema in def.innerType.
+  const unwrap = (s: Node): Node => (s?.def?.innerType ? unwrap(s.def.innerType as Node) : s);
+  let s = unwrap(schema as Node);
+  for (const p of path) s = unwrap((typeof p === 'number' ? s?.element : s?.shape?.[String(p)]) as Node);
+  return Object.keys(s?.shape ?? {});
+}
+
+/** The candidate closest to `name` by edit distance, if it is close enough to be a typo (at most 2 edits, fewer for short names). */
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  const max = Math.min(2, Math.floor(name.length / 3));
+  let best: string | undefined;
+  let bestD = max + 1;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 function formatPath(path: PropertyKey[]): string {
