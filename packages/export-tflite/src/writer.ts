@@ -104,105 +104,147 @@ export class TflGraph {
   }
 }
 
+/**
+ * A flatbuffers Builder with the vector helpers the tables need. Flatbuffers
+ * are built back to front: children (vectors, strings, sub-tables) before the
+ * table that points at them, and vector elements in reverse.
+ */
+class FlatWriter {
+  readonly b: Builder;
+
+  constructor(capacity: number) {
+    this.b = new Builder(capacity);
+  }
+
+  i32Vector(xs: ArrayLike<number>): number {
+    const b = this.b;
+    b.startVector(4, xs.length, 4);
+    for (let i = xs.length - 1; i >= 0; i--) b.addInt32(xs[i]!);
+    return b.endVector();
+  }
+
+  u16Vector(xs: ArrayLike<number>): number {
+    const b = this.b;
+    b.startVector(2, xs.length, 2);
+    for (let i = xs.length - 1; i >= 0; i--) b.addInt16(xs[i]!);
+    return b.endVector();
+  }
+
+  u8Vector(xs: ArrayLike<number>): number {
+    const b = this.b;
+    b.startVector(1, xs.length, 1);
+    for (let i = xs.length - 1; i >= 0; i--) b.addInt8(xs[i]!);
+    return b.endVector();
+  }
+
+  offsetVector(xs: number[]): number {
+    const b = this.b;
+    b.startVector(4, xs.length, 4);
+    for (let i = xs.length - 1; i >= 0; i--) b.addOffset(xs[i]!);
+    return b.endVector();
+  }
+
+  /** A byte vector on a BUFFER_ALIGNMENT boundary, written straight into the builder's memory. */
+  alignedBytes(data: BufferData): number {
+    const b = this.b;
+    const raw = b as unknown as { space: number; bb: { bytes(): Uint8Array } };
+    b.startVector(1, data.byteLength, BUFFER_ALIGNMENT);
+    raw.space -= data.byteLength;
+    const all = raw.bb.bytes();
+    if (data instanceof Uint8Array) all.set(data, raw.space);
+    else data.write(all.subarray(raw.space, raw.space + data.byteLength));
+    return b.endVector();
+  }
+}
+
 /** Serialize to a .tflite flatbuffer (schema v3, identifier TFL3), buffers 16-byte aligned. */
 export function serialize(g: TflGraph): Uint8Array {
   // Size the builder for the weights up front: no regrowth copies for large models.
   const estimate = g.weightBytes + g.buffers.length * (BUFFER_ALIGNMENT + 16) + g.tensors.length * 160 + g.operators.length * 128 + 4096;
   // A capacity that is a multiple of the alignment keeps buffers aligned from the file start too.
-  const b = new Builder(Math.min(2 ** 31 - 16, Math.ceil(estimate / BUFFER_ALIGNMENT) * BUFFER_ALIGNMENT));
-  const bytes = (b as unknown as { bb: { bytes(): Uint8Array } }).bb;
-  const raw = b as unknown as { space: number };
+  const w = new FlatWriter(Math.min(2 ** 31 - 16, Math.ceil(estimate / BUFFER_ALIGNMENT) * BUFFER_ALIGNMENT));
+  // Buffers first: the big data goes to the end of the file.
+  const buffers = writeBuffers(w, g);
+  const tensors = g.tensors.map((t) => writeTensor(w, t));
+  const { codes, codeIndex } = writeOperatorCodes(w, g);
+  const operators = g.operators.map((op) => writeOperator(w, op, codeIndex));
+  const subgraph = writeSubgraph(w, g, tensors, operators);
+  const signature = writeSignature(w, g);
+  const model = writeModel(w, g, { codes, subgraph, buffers, signature });
+  w.b.finish(model, TFLITE_FILE_IDENTIFIER);
+  return w.b.asUint8Array();
+}
 
-  const i32Vector = (xs: ArrayLike<number>) => {
-    b.startVector(4, xs.length, 4);
-    for (let i = xs.length - 1; i >= 0; i--) b.addInt32(xs[i]!);
-    return b.endVector();
-  };
-  const u16Vector = (xs: ArrayLike<number>) => {
-    b.startVector(2, xs.length, 2);
-    for (let i = xs.length - 1; i >= 0; i--) b.addInt16(xs[i]!);
-    return b.endVector();
-  };
-  const u8Vector = (xs: ArrayLike<number>) => {
-    b.startVector(1, xs.length, 1);
-    for (let i = xs.length - 1; i >= 0; i--) b.addInt8(xs[i]!);
-    return b.endVector();
-  };
-  const offsetVector = (xs: number[]) => {
-    b.startVector(4, xs.length, 4);
-    for (let i = xs.length - 1; i >= 0; i--) b.addOffset(xs[i]!);
-    return b.endVector();
-  };
-  const alignedBytes = (data: BufferData) => {
-    b.startVector(1, data.byteLength, BUFFER_ALIGNMENT);
-    raw.space -= data.byteLength;
-    const all = bytes.bytes();
-    if (data instanceof Uint8Array) all.set(data, raw.space);
-    else data.write(all.subarray(raw.space, raw.space + data.byteLength));
-    return b.endVector();
-  };
-
-  // Buffers first: the big data goes to the end of the file, children before parents.
-  const bufferData = g.buffers.map((d) => (d && d.byteLength > 0 ? alignedBytes(d) : 0));
-  const bufferTables = bufferData.map((data) => {
+/** Buffer tables: buffer 0 (and any empty one) without data, the rest with their aligned bytes. */
+function writeBuffers(w: FlatWriter, g: TflGraph): number[] {
+  const b = w.b;
+  const data = g.buffers.map((d) => (d && d.byteLength > 0 ? w.alignedBytes(d) : 0));
+  return data.map((offset) => {
     b.startObject(SLOTS.Buffer.count);
-    if (data) b.addFieldOffset(SLOTS.Buffer.data, data, 0);
+    if (offset) b.addFieldOffset(SLOTS.Buffer.data, offset, 0);
     return b.endObject();
   });
+}
 
-  const tensorTables = g.tensors.map((t) => {
-    const shape = i32Vector(t.shape);
-    const name = b.createString(t.name);
-    const sparsity = t.sparsity ? writeSparsity(t.sparsity) : 0;
-    b.startObject(SLOTS.Tensor.count);
-    b.addFieldOffset(SLOTS.Tensor.shape, shape, 0);
-    b.addFieldInt8(SLOTS.Tensor.type, TensorType[t.type], 0);
-    b.addFieldInt32(SLOTS.Tensor.buffer, t.buffer, 0);
-    b.addFieldOffset(SLOTS.Tensor.name, name, 0);
-    if (sparsity) b.addFieldOffset(SLOTS.Tensor.sparsity, sparsity, 0);
-    return b.endObject();
-  });
+/** One Tensor table: shape, type, buffer index, name, and sparsity for sparse weights. */
+function writeTensor(w: FlatWriter, t: TflTensor): number {
+  const b = w.b;
+  const shape = w.i32Vector(t.shape);
+  const name = b.createString(t.name);
+  const sparsity = t.sparsity ? writeSparsity(w, t.sparsity) : 0;
+  b.startObject(SLOTS.Tensor.count);
+  b.addFieldOffset(SLOTS.Tensor.shape, shape, 0);
+  b.addFieldInt8(SLOTS.Tensor.type, TensorType[t.type], 0);
+  b.addFieldInt32(SLOTS.Tensor.buffer, t.buffer, 0);
+  b.addFieldOffset(SLOTS.Tensor.name, name, 0);
+  if (sparsity) b.addFieldOffset(SLOTS.Tensor.sparsity, sparsity, 0);
+  return b.endObject();
+}
 
-  function writeSparsity(s: Sparsity): number {
-    const order = i32Vector(s.traversalOrder);
-    const dims = s.dims.map((d) => {
-      if (d.format === 'dense') {
-        b.startObject(SLOTS.DimensionMetadata.count);
-        b.addFieldInt8(SLOTS.DimensionMetadata.format, DimensionType.DENSE, 0);
-        b.addFieldInt32(SLOTS.DimensionMetadata.dense_size, d.denseSize, 0);
-        return b.endObject();
-      }
-      const [segType, seg] = indexVector(d.segments);
-      const [idxType, idx] = indexVector(d.indices);
+/** A SparsityParameters table: traversal order and one DimensionMetadata per dim (dense, or CSR segments and indices). */
+function writeSparsity(w: FlatWriter, s: Sparsity): number {
+  const b = w.b;
+  const order = w.i32Vector(s.traversalOrder);
+  const dims = s.dims.map((d) => {
+    if (d.format === 'dense') {
       b.startObject(SLOTS.DimensionMetadata.count);
-      b.addFieldInt8(SLOTS.DimensionMetadata.format, DimensionType.SPARSE_CSR, 0);
-      b.addFieldInt8(SLOTS.DimensionMetadata.array_segments_type, segType, 0);
-      b.addFieldOffset(SLOTS.DimensionMetadata.array_segments, seg, 0);
-      b.addFieldInt8(SLOTS.DimensionMetadata.array_indices_type, idxType, 0);
-      b.addFieldOffset(SLOTS.DimensionMetadata.array_indices, idx, 0);
+      b.addFieldInt8(SLOTS.DimensionMetadata.format, DimensionType.DENSE, 0);
+      b.addFieldInt32(SLOTS.DimensionMetadata.dense_size, d.denseSize, 0);
       return b.endObject();
-    });
-    const dimVec = offsetVector(dims);
-    b.startObject(SLOTS.SparsityParameters.count);
-    b.addFieldOffset(SLOTS.SparsityParameters.traversal_order, order, 0);
-    b.addFieldOffset(SLOTS.SparsityParameters.dim_metadata, dimVec, 0);
+    }
+    const [segType, seg] = writeIndexVector(w, d.segments);
+    const [idxType, idx] = writeIndexVector(w, d.indices);
+    b.startObject(SLOTS.DimensionMetadata.count);
+    b.addFieldInt8(SLOTS.DimensionMetadata.format, DimensionType.SPARSE_CSR, 0);
+    b.addFieldInt8(SLOTS.DimensionMetadata.array_segments_type, segType, 0);
+    b.addFieldOffset(SLOTS.DimensionMetadata.array_segments, seg, 0);
+    b.addFieldInt8(SLOTS.DimensionMetadata.array_indices_type, idxType, 0);
+    b.addFieldOffset(SLOTS.DimensionMetadata.array_indices, idx, 0);
     return b.endObject();
-  }
+  });
+  const dimVec = w.offsetVector(dims);
+  b.startObject(SLOTS.SparsityParameters.count);
+  b.addFieldOffset(SLOTS.SparsityParameters.traversal_order, order, 0);
+  b.addFieldOffset(SLOTS.SparsityParameters.dim_metadata, dimVec, 0);
+  return b.endObject();
+}
 
-  /** The narrowest index vector (uint8, uint16, int32) that holds every value. */
-  function indexVector(xs: Int32Array): [number, number] {
-    let max = 0;
-    for (const x of xs) if (x > max) max = x;
-    const [type, values] = max < 256 ? [SparseIndexVector.Uint8Vector, u8Vector(xs)] : max < 65536 ? [SparseIndexVector.Uint16Vector, u16Vector(xs)] : [SparseIndexVector.Int32Vector, i32Vector(xs)];
-    b.startObject(SLOTS.IndexVector.count);
-    b.addFieldOffset(SLOTS.IndexVector.values, values, 0);
-    return [type, b.endObject()];
-  }
+/** The narrowest index vector (uint8, uint16, int32) that holds every value: its union type and table. */
+function writeIndexVector(w: FlatWriter, xs: Int32Array): [number, number] {
+  let max = 0;
+  for (const x of xs) if (x > max) max = x;
+  const [type, values] = max < 256 ? [SparseIndexVector.Uint8Vector, w.u8Vector(xs)] : max < 65536 ? [SparseIndexVector.Uint16Vector, w.u16Vector(xs)] : [SparseIndexVector.Int32Vector, w.i32Vector(xs)];
+  w.b.startObject(SLOTS.IndexVector.count);
+  w.b.addFieldOffset(SLOTS.IndexVector.values, values, 0);
+  return [type, w.b.endObject()];
+}
 
-  // Operator codes: one per distinct op, in first-use order.
+/** OperatorCode tables, one per distinct op in first-use order, and each op's index among them. */
+function writeOperatorCodes(w: FlatWriter, g: TflGraph): { codes: number[]; codeIndex: Map<OpName, number> } {
+  const b = w.b;
   const codeIndex = new Map<OpName, number>();
   for (const op of g.operators) if (!codeIndex.has(op.op)) codeIndex.set(op.op, codeIndex.size);
-  const codeTables = [...codeIndex.keys()].map((name) => {
+  const codes = [...codeIndex.keys()].map((name) => {
     const code = BuiltinOperator[name];
     b.startObject(SLOTS.OperatorCode.count);
     b.addFieldInt8(SLOTS.OperatorCode.deprecated_builtin_code, Math.min(code, PLACEHOLDER_FOR_GREATER_OP_CODES), 0);
@@ -210,72 +252,84 @@ export function serialize(g: TflGraph): Uint8Array {
     b.addFieldInt32(SLOTS.OperatorCode.builtin_code, code, 0);
     return b.endObject();
   });
+  return { codes, codeIndex };
+}
 
-  const opTables = g.operators.map((op) => {
-    const inputs = i32Vector(op.inputs);
-    const outputs = i32Vector(op.outputs);
-    const options = op.options ? writeOptions(op.options) : 0;
-    b.startObject(SLOTS.Operator.count);
-    b.addFieldInt32(SLOTS.Operator.opcode_index, codeIndex.get(op.op)!, 0);
-    b.addFieldOffset(SLOTS.Operator.inputs, inputs, 0);
-    b.addFieldOffset(SLOTS.Operator.outputs, outputs, 0);
-    if (op.options) {
-      b.addFieldInt8(SLOTS.Operator.builtin_options_type, OPTION_FIELDS[op.options.type].union, 0);
-      b.addFieldOffset(SLOTS.Operator.builtin_options, options, 0);
-    }
-    return b.endObject();
-  });
-
-  function writeOptions(o: OpOptions): number {
-    const spec = OPTION_FIELDS[o.type];
-    const vectors = new Map<string, number>();
-    for (const [name, [, kind]] of Object.entries(spec.fields)) {
-      const v = o.values[name];
-      if (kind === 'i32[]' && v !== undefined) vectors.set(name, i32Vector(v as number[]));
-    }
-    const slots = Object.values(spec.fields).reduce((m, [slot]) => Math.max(m, slot + 1), 0);
-    b.startObject(slots);
-    for (const [name, [slot, kind, dflt = 0]] of Object.entries(spec.fields)) {
-      const v = o.values[name];
-      if (v === undefined) continue;
-      switch (kind) {
-        case 'bool':
-          b.addFieldInt8(slot, v ? 1 : 0, 0);
-          break;
-        case 'i8':
-          b.addFieldInt8(slot, v as number, dflt);
-          break;
-        case 'i32':
-          b.addFieldInt32(slot, v as number, dflt);
-          break;
-        case 'f32':
-          b.addFieldFloat32(slot, v as number, dflt);
-          break;
-        case 'i32[]':
-          b.addFieldOffset(slot, vectors.get(name)!, 0);
-          break;
-      }
-    }
-    for (const name of Object.keys(o.values)) if (!(name in spec.fields)) throw new Error(`${o.type} has no field ${name}`);
-    return b.endObject();
+/** One Operator table: opcode index, input and output tensors, and its builtin options. */
+function writeOperator(w: FlatWriter, op: TflOperator, codeIndex: Map<OpName, number>): number {
+  const b = w.b;
+  const inputs = w.i32Vector(op.inputs);
+  const outputs = w.i32Vector(op.outputs);
+  const options = op.options ? writeOptions(w, op.options) : 0;
+  b.startObject(SLOTS.Operator.count);
+  b.addFieldInt32(SLOTS.Operator.opcode_index, codeIndex.get(op.op)!, 0);
+  b.addFieldOffset(SLOTS.Operator.inputs, inputs, 0);
+  b.addFieldOffset(SLOTS.Operator.outputs, outputs, 0);
+  if (op.options) {
+    b.addFieldInt8(SLOTS.Operator.builtin_options_type, OPTION_FIELDS[op.options.type].union, 0);
+    b.addFieldOffset(SLOTS.Operator.builtin_options, options, 0);
   }
+  return b.endObject();
+}
 
-  const subgraphName = b.createString('main');
-  const tensorsVec = offsetVector(tensorTables);
-  const inputsVec = i32Vector(g.inputs);
-  const outputsVec = i32Vector(g.outputs);
-  const opsVec = offsetVector(opTables);
+/** A builtin-options table from the schema's field list; throws on a field the options type does not have. */
+function writeOptions(w: FlatWriter, o: OpOptions): number {
+  const b = w.b;
+  const spec = OPTION_FIELDS[o.type];
+  const vectors = new Map<string, number>();
+  for (const [name, [, kind]] of Object.entries(spec.fields)) {
+    const v = o.values[name];
+    if (kind === 'i32[]' && v !== undefined) vectors.set(name, w.i32Vector(v as number[]));
+  }
+  const slots = Object.values(spec.fields).reduce((m, [slot]) => Math.max(m, slot + 1), 0);
+  b.startObject(slots);
+  for (const [name, [slot, kind, dflt = 0]] of Object.entries(spec.fields)) {
+    const v = o.values[name];
+    if (v === undefined) continue;
+    switch (kind) {
+      case 'bool':
+        b.addFieldInt8(slot, v ? 1 : 0, 0);
+        break;
+      case 'i8':
+        b.addFieldInt8(slot, v as number, dflt);
+        break;
+      case 'i32':
+        b.addFieldInt32(slot, v as number, dflt);
+        break;
+      case 'f32':
+        b.addFieldFloat32(slot, v as number, dflt);
+        break;
+      case 'i32[]':
+        b.addFieldOffset(slot, vectors.get(name)!, 0);
+        break;
+    }
+  }
+  for (const name of Object.keys(o.values)) if (!(name in spec.fields)) throw new Error(`${o.type} has no field ${name}`);
+  return b.endObject();
+}
+
+/** The one SubGraph table ("main"): tensors, inputs, outputs and operators. */
+function writeSubgraph(w: FlatWriter, g: TflGraph, tensors: number[], operators: number[]): number {
+  const b = w.b;
+  const name = b.createString('main');
+  const tensorsVec = w.offsetVector(tensors);
+  const inputsVec = w.i32Vector(g.inputs);
+  const outputsVec = w.i32Vector(g.outputs);
+  const opsVec = w.offsetVector(operators);
   b.startObject(SLOTS.SubGraph.count);
   b.addFieldOffset(SLOTS.SubGraph.tensors, tensorsVec, 0);
   b.addFieldOffset(SLOTS.SubGraph.inputs, inputsVec, 0);
   b.addFieldOffset(SLOTS.SubGraph.outputs, outputsVec, 0);
   b.addFieldOffset(SLOTS.SubGraph.operators, opsVec, 0);
-  b.addFieldOffset(SLOTS.SubGraph.name, subgraphName, 0);
-  const subgraph = b.endObject();
+  b.addFieldOffset(SLOTS.SubGraph.name, name, 0);
+  return b.endObject();
+}
 
-  // One signature ("serving_default") naming the inputs and outputs, as converters write.
+/** One SignatureDef ("serving_default") naming the inputs and outputs, as converters write. */
+function writeSignature(w: FlatWriter, g: TflGraph): number {
+  const b = w.b;
   const tensorMaps = (ids: number[]) =>
-    offsetVector(
+    w.offsetVector(
       ids.map((id) => {
         const name = b.createString(g.tensors[id]!.name);
         b.startObject(SLOTS.TensorMap.count);
@@ -284,21 +338,25 @@ export function serialize(g: TflGraph): Uint8Array {
         return b.endObject();
       }),
     );
-  const sigInputs = tensorMaps(g.inputs);
-  const sigOutputs = tensorMaps(g.outputs);
-  const sigKey = b.createString('serving_default');
+  const inputs = tensorMaps(g.inputs);
+  const outputs = tensorMaps(g.outputs);
+  const key = b.createString('serving_default');
   b.startObject(SLOTS.SignatureDef.count);
-  b.addFieldOffset(SLOTS.SignatureDef.inputs, sigInputs, 0);
-  b.addFieldOffset(SLOTS.SignatureDef.outputs, sigOutputs, 0);
-  b.addFieldOffset(SLOTS.SignatureDef.signature_key, sigKey, 0);
+  b.addFieldOffset(SLOTS.SignatureDef.inputs, inputs, 0);
+  b.addFieldOffset(SLOTS.SignatureDef.outputs, outputs, 0);
+  b.addFieldOffset(SLOTS.SignatureDef.signature_key, key, 0);
   b.addFieldInt32(SLOTS.SignatureDef.subgraph_index, 0, 0);
-  const signature = b.endObject();
+  return b.endObject();
+}
 
-  const codesVec = offsetVector(codeTables);
-  const subgraphsVec = offsetVector([subgraph]);
+/** The root Model table: schema version, operator codes, the subgraph, description, buffers and the signature. */
+function writeModel(w: FlatWriter, g: TflGraph, parts: { codes: number[]; subgraph: number; buffers: number[]; signature: number }): number {
+  const b = w.b;
+  const codesVec = w.offsetVector(parts.codes);
+  const subgraphsVec = w.offsetVector([parts.subgraph]);
   const description = b.createString(g.description);
-  const buffersVec = offsetVector(bufferTables);
-  const sigVec = offsetVector([signature]);
+  const buffersVec = w.offsetVector(parts.buffers);
+  const sigVec = w.offsetVector([parts.signature]);
   b.startObject(SLOTS.Model.count);
   b.addFieldInt32(SLOTS.Model.version, TFLITE_SCHEMA_VERSION, 0);
   b.addFieldOffset(SLOTS.Model.operator_codes, codesVec, 0);
@@ -306,7 +364,5 @@ export function serialize(g: TflGraph): Uint8Array {
   b.addFieldOffset(SLOTS.Model.description, description, 0);
   b.addFieldOffset(SLOTS.Model.buffers, buffersVec, 0);
   b.addFieldOffset(SLOTS.Model.signature_defs, sigVec, 0);
-  const model = b.endObject();
-  b.finish(model, TFLITE_FILE_IDENTIFIER);
-  return b.asUint8Array();
+  return b.endObject();
 }
