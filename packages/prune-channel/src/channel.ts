@@ -117,13 +117,13 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
   const notRefit: NotRefitReport[] = [];
   for (const g of candidates(graph, opts.exclude, skipped)) {
     if (g.size <= 1) {
-      skipped.push({ target: g.id, reason: 'one input channel: nothing to choose' });
+      skipped.push({ target: g.id, reason: 'one input channel: nothing to choose', code: 'too-small' });
       continue;
     }
     const gi = graph.groupIndex(g.id)!;
     const cs = groupConsumers(model, graph, gi, byNode);
     if (!Array.isArray(cs)) {
-      skipped.push({ target: g.id, reason: `not reconstructable: ${cs.reason}` });
+      skipped.push({ target: g.id, reason: `not reconstructable: ${cs.reason}`, code: 'unsupported' });
       notRefit.push({ group: g.id, ...(cs.layer ? { layer: cs.layer } : {}), reason: cs.reason, effect: 'group not pruned' });
     } else {
       groups.push(g);
@@ -198,7 +198,7 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
     const r = targetMacs(graph, sc, opts.targetMacs, opts.scope ?? 'global', lim, skipped);
     selection = r.selection;
     macsAfter = r.macs;
-    if (!r.reached) skipped.push({ target: 'model', reason: `target MACs ${opts.targetMacs} not reachable: best is ${(r.macs / Math.max(1, graph.macs)).toFixed(3)} of the original` });
+    if (!r.reached) skipped.push({ target: 'model', reason: `target MACs ${opts.targetMacs} not reachable: best is ${(r.macs / Math.max(1, graph.macs)).toFixed(3)} of the original`, code: 'target-unreachable' });
   } else {
     selection = (opts.scope ?? 'layer') === 'global' ? globalAmount(sc, opts.amount!, lim, skipped) : byAmount(sc, opts.amount!, lim, skipped);
     macsAfter = 0;
@@ -218,7 +218,7 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
   }
   if (actions.length === 0) {
     const why = groups.length === 0 ? 'no group of coupled channels may be pruned and refit (see the reasons per group)' : 'the amount rounds to nothing in every group';
-    skipped.push({ target: 'model', reason: `nothing pruned: ${why}` });
+    skipped.push({ target: 'model', reason: `nothing pruned: ${why}`, code: 'nothing-pruned' });
     ctx.logger.warn(`${NAME}: nothing pruned: ${why}`);
   }
 
@@ -231,9 +231,11 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
   return {
     version: 1,
     strategy: NAME,
-    criterion: opts.selection,
-    options: {
-      ...opts,
+    // The channels are chosen by the strategy's own selection method (details.selection), not a criterion plugin; 'l1' is the l1 criterion's rule.
+    ...(opts.selection === 'l1' ? { criterion: 'l1' } : {}),
+    options: { ...opts },
+    details: {
+      selection: opts.selection,
       estimate: { groups: graph.groups.length, prunableGroups: groups.length, channels: groupReports.reduce((a, g) => a + g.removed, 0), macs: graph.macs, macsAfter, calibration: samples },
       groups: groupReports,
       layers,
@@ -557,7 +559,7 @@ export const channelPruning = definePluginFactory(
       // Before any work: the calibration data and the runtime this strategy's data-aware modes run on.
       requires(_model, ctx) {
         if (!(opts.reconstruct || opts.selection !== 'l1')) return;
-        if (!ctx.state.get(CALIBRATION)) throw new ShearsError('E_DATA', NO_CALIBRATION, { plugin: NAME, option: 'calib' });
+        if (!ctx.state.get(CALIBRATION)) throw new ShearsError('E_OPTION', NO_CALIBRATION, { plugin: NAME, option: 'calib' });
         requireRuntime(ctx, NAME);
       },
       plan: (model, ctx) => planChannel(model, opts, ctx),

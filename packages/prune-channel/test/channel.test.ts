@@ -94,7 +94,7 @@ describe('channel strategy', () => {
     expect(out.graph.initializer('conv2.weight')!.dims).toEqual([16, 4, 3, 3]);
     expect(out.graph.initializer('conv1.weight')!.dims).toEqual([4, 3, 3, 3]);
     expect(await relError(model, out)).toBeLessThan(1e-8);
-    const layers = (plan.options as { layers: LayerReport[] }).layers;
+    const layers = (plan.details as { layers: LayerReport[] }).layers;
     expect(layers).toHaveLength(1);
     expect(layers[0]!.errorBefore).toBeGreaterThan(1e-5);
     expect(layers[0]!.errorAfter).toBeLessThan(1e-8);
@@ -137,7 +137,7 @@ describe('channel strategy', () => {
     const plan = await channelPruning({ amount: 0.5, roundTo: 1 }).plan(model, ctx);
     const rm = plan.actions.filter((a) => a.type === 'remove-channels');
     expect(rm).toHaveLength(1);
-    const groups = (plan.options as { groups: GroupReport[] }).groups;
+    const groups = (plan.details as { groups: GroupReport[] }).groups;
     expect(groups).toHaveLength(1);
     expect(groups[0]!.consumers.sort()).toEqual(['b', 'c']);
     expect(plan.actions.filter((a) => a.type === 'set-tensor').map((a) => a.type === 'set-tensor' && a.tensor).sort()).toEqual(['b.bias', 'b.weight', 'c.bias', 'c.weight']);
@@ -182,7 +182,7 @@ describe('channel strategy', () => {
     const model = new Model({ opsetImports: { '': 17 } });
     model.graph = g;
     const plan = await channelPruning({ amount: 0.5, roundTo: 1, groupedConv: 'divisible' }).plan(model, ctxWith(8, [3, 8, 8]));
-    const notRefit = (plan.options as { notRefit: NotRefitReport[] }).notRefit;
+    const notRefit = (plan.details as { notRefit: NotRefitReport[] }).notRefit;
     expect(notRefit).toEqual([expect.objectContaining({ layer: 'b', effect: 'group not pruned', reason: expect.stringMatching(/grouped convolution/) })]);
     expect(plan.skipped.some((s) => s.target === notRefit[0]!.group && /not reconstructable/.test(s.reason))).toBe(true);
     expect(plan.actions.filter((a) => a.type === 'remove-channels')).toHaveLength(0);
@@ -233,7 +233,7 @@ describe('channel strategy', () => {
     ctx.state.set(CALIBRATION, randomDataset(2, [3, 10, 10], 1));
     const plan = await channelPruning({ amount: 0.5, roundTo: 1, positionsPerImage: 4 }).plan(redundant(), ctx);
     expect(warnings.some((w) => /raising the ridge term/.test(w))).toBe(true);
-    expect((plan.options as { layers: LayerReport[] }).layers[0]!.underdetermined).toBe(true);
+    expect((plan.details as { layers: LayerReport[] }).layers[0]!.underdetermined).toBe(true);
   });
 
   it('passes the conformance kit', async () => {

@@ -30,19 +30,20 @@ export const compactPruning = definePluginFactory(
         // A group whose every channel is dead keeps one, so no tensor becomes empty.
         for (const [id, chans] of selection) if (chans.length === graph.group(id)!.size) {
           selection.set(id, chans.slice(1));
-          skipped.push({ target: id, reason: `every channel is dead; channel ${chans[0]} kept so the layer stays` });
+          skipped.push({ target: id, reason: `every channel is dead; channel ${chans[0]} kept so the layer stays`, code: 'rounded' });
         }
         keepNonEmpty(graph, selection, skipped);
         const actions = [...selection].filter(([, c]) => c.length).map(([id, c]) => removeAction(graph, graph.group(id)!, c));
         const channels = actions.reduce((a, x) => a + x.channels.length, 0);
         if (channels === 0) {
-          skipped.push({ target: 'model', reason: 'no channel provably contributes nothing (no all-zero filters through f(0)=0 ops, no channels that every reader ignores)' });
+          skipped.push({ target: 'model', reason: 'no channel provably contributes nothing (no all-zero filters through f(0)=0 ops, no channels that every reader ignores)', code: 'nothing-pruned' });
           ctx.logger.info(`${NAME}: nothing to compact`);
         }
         return {
           version: 1,
           strategy: NAME,
-          options: { ...opts, estimate: { channels, zeroProduced: dead.zeroProduced, unread: dead.unread, macs: graph.macs, macsAfter: graph.estimateMacs(selection) } },
+          options: { ...opts },
+          details: { estimate: { channels, zeroProduced: dead.zeroProduced, unread: dead.unread, macs: graph.macs, macsAfter: graph.estimateMacs(selection) } },
           actions,
           skipped,
         };

@@ -4,6 +4,7 @@ import {
   CURRENT_CRITERION,
   definePlugin,
   definePluginFactory,
+  isShortfall,
   parseOptions,
   type ChannelGraph,
   type ChannelGroup,
@@ -37,8 +38,8 @@ export function candidates(graph: ChannelGraph, exclude: string | undefined, not
   const re = exclude ? new RegExp(exclude) : undefined;
   const out: ChannelGroup[] = [];
   for (const g of graph.groups) {
-    if (g.prunable === 0) notes.push({ target: g.id, reason: `not prunable: ${blockedReason(g)}` });
-    else if (re && (re.test(g.id) || g.layers.some((l) => re.test(l)))) notes.push({ target: g.id, reason: `excluded by ${exclude}` });
+    if (g.prunable === 0) notes.push({ target: g.id, reason: `not prunable: ${blockedReason(g)}`, code: 'pinned' });
+    else if (re && (re.test(g.id) || g.layers.some((l) => re.test(l)))) notes.push({ target: g.id, reason: `excluded by ${exclude}`, code: 'excluded' });
     else out.push(g);
   }
   return out;
@@ -72,7 +73,7 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
     selection = r.selection;
     goal = r;
     if (!r.reached)
-      skipped.push({ target: 'model', reason: `target MACs ${opts.targetMacs} not reachable: best is ${(r.macs / Math.max(1, graph.macs)).toFixed(3)} of the original (channels that must stay hold the rest)` });
+      skipped.push({ target: 'model', reason: `target MACs ${opts.targetMacs} not reachable: best is ${(r.macs / Math.max(1, graph.macs)).toFixed(3)} of the original (channels that must stay hold the rest)`, code: 'target-unreachable' });
   } else if (opts.amountTable !== undefined) selection = byTable(list, opts.amountTable, opts.amount, lim, skipped);
   else if ((opts.scope ?? 'layer') === 'global') selection = globalAmount(list, opts.amount!, lim, skipped);
   else selection = byAmount(list, opts.amount!, lim, skipped);
@@ -81,16 +82,17 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
   const channels = actions.reduce((a, x) => a + x.channels.length, 0);
   if (actions.length === 0) {
     const why = groups.length === 0 ? 'no group of coupled channels may be pruned (see the reasons per group)' : 'the amount rounds to nothing in every group';
-    skipped.push({ target: 'model', reason: `nothing pruned: ${why}` });
+    skipped.push({ target: 'model', reason: `nothing pruned: ${why}`, code: 'nothing-pruned' });
     ctx.logger.warn(`${NAME}: nothing pruned: ${why}`);
   }
-  for (const s of skipped) if (/keeps \d+ \(round-to|not reachable/.test(s.reason)) ctx.logger.warn(`${NAME}: ${s.target}: ${s.reason}`);
+  for (const s of skipped) if (isShortfall(s)) ctx.logger.warn(`${NAME}: ${s.target}: ${s.reason}`);
   const macsAfter = goal?.macs ?? graph.estimateMacs(selection);
   return {
     version: 1,
     strategy: NAME,
     criterion: criterion.name,
-    options: { ...opts, estimate: { groups: graph.groups.length, prunableGroups: groups.length, channels, macs: graph.macs, macsAfter } },
+    options: { ...opts },
+    details: { estimate: { groups: graph.groups.length, prunableGroups: groups.length, channels, macs: graph.macs, macsAfter } },
     actions,
     skipped,
   };

@@ -1,6 +1,6 @@
 // Turning group scores into a selection: per-layer amounts, global ranking,
 // MAC targets, round-to, caps, and never emptying a tensor.
-import type { ChannelGraph, ChannelGroup } from '@shears/core';
+import type { ChannelGraph, ChannelGroup, SkipCode, SkipNote } from '@shears/core';
 
 export interface Limits {
   /** Kept channel counts stay multiples of this (in the group's first layer). */
@@ -30,7 +30,7 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  * counts round to the nearest multiple of round-to (at least one multiple),
  * within the group's free channels and maxLayerAmount.
  */
-export function constrain(s: Scored, want: number, lim: Limits): { n: number; note?: string } {
+export function constrain(s: Scored, want: number, lim: Limits): { n: number; note?: string; code?: SkipCode } {
   const g = s.group;
   const S = g.size;
   const w = g.width;
@@ -39,6 +39,7 @@ export function constrain(s: Scored, want: number, lim: Limits): { n: number; no
   if (S <= m)
     return {
       n: 0,
+      code: 'too-small',
       note:
         w > 1
           ? `grouped layer with ${S} groups of ${w} channels: keeping a multiple of round-to ${lim.roundTo} channels leaves no group to remove; left whole`
@@ -48,13 +49,15 @@ export function constrain(s: Scored, want: number, lim: Limits): { n: number; no
   const kept = S - Math.min(want, most);
   let kr = Math.round(kept / m) * m;
   let note: string | undefined;
+  let code: SkipCode | undefined;
   if (kr < m) {
+    code = 'rounded';
     kr = m;
     note = `would keep ${Math.max(0, S - want) * w} of ${S * w} channels; keeps ${m * w} (round-to ${lim.roundTo})`;
   }
   if (S - kr > most) kr = Math.ceil((S - most) / m) * m;
   if (kr > S) kr = S;
-  return { n: Math.max(0, S - kr), note };
+  return { n: Math.max(0, S - kr), note, code };
 }
 
 /** The `n` lowest-scored free channels, ascending by index. */
@@ -63,13 +66,13 @@ export function lowest(s: Scored, n: number): number[] {
 }
 
 export type Selection = Map<string, number[]>;
-export type Notes = { target: string; reason: string }[];
+export type Notes = SkipNote[];
 
 export function byAmount(groups: Scored[], amount: number, lim: Limits, notes?: Notes): Selection {
   const sel: Selection = new Map();
   for (const s of groups) {
     const r = constrain(s, Math.round(amount * s.group.size), lim);
-    if (r.note && notes) notes.push({ target: s.group.id, reason: r.note });
+    if (r.note && notes) notes.push({ target: s.group.id, reason: r.note, code: r.code });
     if (r.n > 0) sel.set(s.group.id, lowest(s, r.n));
   }
   return sel;
@@ -95,7 +98,7 @@ export function byTable(groups: Scored[], table: Record<string, number>, fallbac
     const amount = tableAmount(s.group, table, regexes) ?? fallback;
     if (!amount) continue;
     const r = constrain(s, Math.round(amount * s.group.size), lim);
-    if (r.note && notes) notes.push({ target: s.group.id, reason: r.note });
+    if (r.note && notes) notes.push({ target: s.group.id, reason: r.note, code: r.code });
     if (r.n > 0) sel.set(s.group.id, lowest(s, r.n));
   }
   return sel;
@@ -109,7 +112,7 @@ function byRank(groups: Scored[], sorted: Float64Array, k: number, lim: Limits, 
     let want = 0;
     while (want < s.order.length && s.scores[s.order[want]!]! < t) want++;
     const r = constrain(s, want, lim);
-    if (r.note && notes && want > 0) notes.push({ target: s.group.id, reason: r.note });
+    if (r.note && notes && want > 0) notes.push({ target: s.group.id, reason: r.note, code: r.code });
     if (r.n > 0) sel.set(s.group.id, lowest(s, r.n));
   }
   return sel;
@@ -180,6 +183,6 @@ export function keepNonEmpty(graph: ChannelGraph, sel: Selection, notes: Notes):
     const left = (sel.get(e.group) ?? []).filter((c) => c !== e.channel);
     if (left.length) sel.set(e.group, left);
     else sel.delete(e.group);
-    notes.push({ target: e.group, reason: `channel ${e.channel} kept: removing it would leave ${e.value} empty` });
+    notes.push({ target: e.group, reason: `channel ${e.channel} kept: removing it would leave ${e.value} empty`, code: 'rounded' });
   }
 }

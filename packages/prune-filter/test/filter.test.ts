@@ -38,7 +38,7 @@ describe('filter strategy', () => {
     const s = scored(g, Float32Array.from({ length: 64 }, (_, i) => i));
     const lim = { roundTo: 8, maxLayerAmount: 1 };
     expect(constrain(s, 19, lim).n).toBe(16); // keeps 45 → 48
-    expect(constrain(s, 63, lim)).toEqual({ n: 56, note: 'would keep 1 of 64 channels; keeps 8 (round-to 8)' });
+    expect(constrain(s, 63, lim)).toEqual({ n: 56, note: 'would keep 1 of 64 channels; keeps 8 (round-to 8)', code: 'rounded' });
     expect(constrain(s, 40, { roundTo: 8, maxLayerAmount: 0.5 }).n).toBe(32);
     expect(constrain(s, 10, { roundTo: 1, maxLayerAmount: 1 }).n).toBe(10);
     const small = scored({ ...g, size: 6, pinned: new Array(6).fill(undefined), prunable: 6 }, new Float32Array(6));

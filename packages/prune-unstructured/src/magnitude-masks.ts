@@ -4,7 +4,7 @@
 // Ties follow select.ts's rule: below the threshold, then the first equal
 // ones in array order, then index order.
 
-import { ShearsError } from '@shears/core';
+import { bitIndices, ShearsError } from '@shears/core';
 import { doubled, quickselect } from './select.js';
 
 /** Per array: the pruned set as a bitset (bit i of word i >> 5), and how many bits are set. */
@@ -279,21 +279,8 @@ export function magnitudeMasksExact(weights: readonly Float32Array[], k: number,
   return { words, counts };
 }
 
-/** The set bits of a bitset as ascending flat indices (`count` of them). Branch-free within a word. */
-export function indicesOfBits(words: Int32Array, count: number): Uint32Array {
-  const out = new Uint32Array(count + 32); // room for the unconditional stores
-  let k = 0;
-  for (let j = 0; j < words.length; j++) {
-    const x = words[j]!;
-    if (x === 0) continue;
-    const base = j << 5;
-    for (let b = 0; b < 32; b++) {
-      out[k] = base + b;
-      k += (x >>> b) & 1;
-    }
-  }
-  return out.subarray(0, count);
-}
+/** The set bits of a bitset as ascending flat indices: core's `bitIndices`. */
+export const indicesOfBits = bitIndices;
 
 /** The k lowest |w| across weight arrays (magnitudeMasks): per array, the flat indices to prune, ascending. */
 export function pruneLowestMagnitude(weights: readonly Float32Array[], k: number, who = 'l1'): Uint32Array[] {

@@ -1,12 +1,14 @@
-import { applyPlan, CURRENT_CRITERION, Tensor, definePlugin, deserializePlan, Graph, inferShapes, isShearsError, Model, Node, pipeline, serializePlan, tensorType, Value, type MaskAction, type PruningPlan } from '@shears/core';
+import { applyPlan, CURRENT_CRITERION, Tensor, definePlugin, deserializePlan, Graph, inferShapes, isBitsetMask, isShearsError, maskCount, maskIndices, Model, Node, pipeline, serializePlan, tensorType, Value, type MaskAction, type PruningPlan } from '@shears/core';
 import { assertConformance, tinyModel } from '@shears/core/testing';
 import { describe, expect, it } from 'vitest';
-import { l1, random } from './criteria/magnitude.js';
+import { l1, random } from '@shears/criteria';
 import { maxNonzerosPerGroup } from './nm.js';
 import { unstructuredPruning } from './strategy.js';
 import { chainModel, context, convModel, mlpModel } from './test-helpers.js';
 
-const masks = (plan: PruningPlan) => plan.actions.filter((a): a is MaskAction => a.type === 'mask');
+/** Mask actions with their pruned sets as index lists, whichever form the plan holds them in. */
+const masks = (plan: PruningPlan) => rawMasks(plan).map((a) => ({ type: 'mask' as const, tensor: a.tensor, layer: a.layer, prune: maskIndices(a) }));
+const rawMasks = (plan: PruningPlan) => plan.actions.filter((a): a is MaskAction => a.type === 'mask');
 
 async function planFor(model: Model, options: Parameters<typeof unstructuredPruning>[0], ctx = context()) {
   return unstructuredPruning(options).plan(model, ctx);
@@ -124,32 +126,33 @@ describe('unstructured strategy', () => {
     }
     expect(maxPruned).toBeLessThanOrEqual(minKept);
     // The l1 fast path (bitsets from the weight bits) and the scored streaming
-    // path (the same |w| scores through a criterion the strategy does not
-    // recognise) prune exactly the same weights.
+    // path (the same |w| scores through a criterion that declares no
+    // elementMagnitude) prune exactly the same weights.
     const ctx = context();
-    ctx.state.set(CURRENT_CRITERION, { ...l1() });
+    ctx.state.set(CURRENT_CRITERION, { ...l1(), capabilities: undefined });
     const scored = masks(await planFor(model, { amount: 0.4, scope: 'global', keepFirst: false, keepLast: false }, ctx));
     expect(scored.map((m) => m.prune)).toEqual(ms.map((m) => m.prune));
   });
 
-  it('l1 plans keep each mask as a bitset and give prune as ascending Uint32Array indices, serializable and assignable', async () => {
+  it('l1 plans hold each mask as a bitset action (the scored path as indices): the same sets, and both serialize', async () => {
     const model = convModel(3);
     for (const scope of ['layer', 'global'] as const) {
       const plan = await planFor(model, { amount: 0.6, scope, keepFirst: false });
       const ctx = context();
-      ctx.state.set(CURRENT_CRITERION, { ...l1() }); // scored path, plain arrays
+      ctx.state.set(CURRENT_CRITERION, { ...l1(), capabilities: undefined }); // scored path (no declared capability), plain arrays
       const ref = masks(await planFor(model, { amount: 0.6, scope, keepFirst: false }, ctx));
       const ms = masks(plan);
       expect(ms.length).toBe(ref.length);
+      expect(rawMasks(plan).every((a) => isBitsetMask(a) && a.count === maskCount(a) && a.bits.length === Math.ceil(model.graph.initializer(a.tensor)!.size / 32))).toBe(true);
+      expect(rawMasks(await planFor(model, { amount: 0.6, scope, keepFirst: false }, ctx)).some(isBitsetMask)).toBe(false);
       for (const [i, m] of ms.entries()) {
         expect(m.prune).toBeInstanceOf(Uint32Array);
         expect(Array.from(m.prune)).toEqual(Array.from(ref[i]!.prune));
         expect(m).toEqual(ref[i]);
       }
       const back = deserializePlan(serializePlan(plan));
+      expect(rawMasks(back).every(isBitsetMask)).toBe(true);
       expect(masks(back).map((m) => Array.from(m.prune))).toEqual(ref.map((m) => Array.from(m.prune)));
-      ms[0]!.prune = Uint32Array.of(1, 2);
-      expect(Array.from(ms[0]!.prune)).toEqual([1, 2]);
     }
   });
 

@@ -7,7 +7,7 @@ import {
   parseOptions,
   ShearsError,
   type CriterionPlugin,
-  type MaskAction,
+  type BitsetMaskAction,
   type PlanAction,
   type PluginContext,
   type PruneTarget,
@@ -17,9 +17,9 @@ import {
 } from '@shears/core';
 import { z } from 'zod';
 import { countsFromAmounts, erkAmounts, globalSplit, lampCounts, prunedOf, tableAmounts, uniformCounts, type LayerShape } from './allocation.js';
-import { isMagnitude, l1 } from './criteria/magnitude.js';
+import { l1 } from '@shears/criteria';
 import { forEachGroup, parsePattern, pruneNM, type NMPattern } from './nm.js';
-import { indicesOfBits, magnitudeMasks } from './magnitude-masks.js';
+import { magnitudeMasks } from './magnitude-masks.js';
 import { pruneLowest, pruneLowestStreaming } from './select.js';
 
 const NAME = 'unstructured';
@@ -93,29 +93,9 @@ const isAscending = (a: Uint32Array, size: number) => {
   return true;
 };
 
-/**
- * A mask action that keeps its pruned set as a bitset (n/8 bytes, against 4
- * bytes per pruned weight) and gives `prune` as the usual ascending
- * Uint32Array when read, built on each read (read it once and keep it): a
- * plan of a 25 M-weight model carries 3 MB instead of 51 MB, and the applier
- * holds one layer's indices at a time. Serializes like any mask action;
- * assigning `prune` replaces the bitset with the array given.
- */
-export function bitsetMaskAction(tensor: string, layer: string, words: Int32Array, count: number): MaskAction {
-  const action = { type: 'mask', tensor } as MaskAction;
-  Object.defineProperty(action, 'prune', {
-    enumerable: true,
-    configurable: true,
-    get: (): Uint32Array => indicesOfBits(words, count),
-    set(this: MaskAction, v: Uint32Array) {
-      Object.defineProperty(this, 'prune', { value: v, writable: true, enumerable: true, configurable: true });
-      delete this.bits;
-    },
-  });
-  // The applier walks the bits directly (no index list); not serialized.
-  Object.defineProperty(action, 'bits', { value: words, enumerable: false, configurable: true, writable: true });
-  action.layer = layer;
-  return action;
+/** A mask action whose pruned set is a bitset of `count` set bits (see core's BitsetMaskAction). */
+export function bitsetMaskAction(tensor: string, layer: string, bits: Int32Array, count: number): BitsetMaskAction {
+  return { type: 'mask', tensor, layer, bits, count };
 }
 
 /** Exactly m − n pruned in every group of m along `axis`. */
@@ -171,11 +151,11 @@ export const unstructuredPruning = definePluginFactory(
         const layers: Layer[] = [];
         for (const t of targets) {
           const label = t.node.label;
-          if (opts.keepFirst && t === targets[0]) skipped.push({ target: label, reason: 'first prunable layer, kept dense (keepFirst)' });
-          else if (opts.keepLast && t === targets[targets.length - 1]) skipped.push({ target: label, reason: 'last prunable layer (the classifier), kept dense (keepLast)' });
-          else if (exclude && (exclude.test(t.node.name) || exclude.test(t.value.name))) skipped.push({ target: label, reason: `excluded by ${opts.exclude}` });
+          if (opts.keepFirst && t === targets[0]) skipped.push({ target: label, reason: 'first prunable layer, kept dense (keepFirst)', code: 'excluded' });
+          else if (opts.keepLast && t === targets[targets.length - 1]) skipped.push({ target: label, reason: 'last prunable layer (the classifier), kept dense (keepLast)', code: 'excluded' });
+          else if (exclude && (exclude.test(t.node.name) || exclude.test(t.value.name))) skipped.push({ target: label, reason: `excluded by ${opts.exclude}`, code: 'excluded' });
           else if (pattern && t.tensor.dims[t.role.inAxis ?? 0]! % pattern.m !== 0)
-            skipped.push({ target: label, reason: `${pattern.n}:${pattern.m}: input-channel axis ${t.role.inAxis} has ${t.tensor.dims[t.role.inAxis ?? 0]} channels, not a multiple of ${pattern.m}` });
+            skipped.push({ target: label, reason: `${pattern.n}:${pattern.m}: input-channel axis ${t.role.inAxis} has ${t.tensor.dims[t.role.inAxis ?? 0]} channels, not a multiple of ${pattern.m}`, code: 'unsupported' });
           else
             layers.push({
               target: t,
@@ -191,8 +171,8 @@ export const unstructuredPruning = definePluginFactory(
         }
         await criterion.prepare?.(model, layers.map((l) => l.st), ctx);
         const task = ctx.progress.start(`${NAME}: ${criterion.name}`, layers.length);
-        // This package's l1 scores are |w| bit for bit: select on the weights directly.
-        const magnitude = isMagnitude(criterion) && !criterion.reconstruct;
+        // A criterion that declares its element scores are |w| bit for bit (l1): select on the weights directly, never calling score().
+        const magnitude = criterion.capabilities?.elementMagnitude === true && !criterion.reconstruct;
 
         // Scratch for scores and for quickselect's copy, reused layer after layer.
         const maxSize = Math.max(...layers.map((l) => l.shape.size));

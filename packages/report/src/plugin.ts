@@ -5,6 +5,7 @@ import {
   definePlugin,
   definePluginFactory,
   INPUT_PATH,
+  maskCount,
   type ExporterPlugin,
   type LayerStats,
   type Logger,
@@ -41,7 +42,7 @@ export function summarizePlans(plans: PruningPlan[]): PlanSummary[] {
     let masked = 0;
     let channels = 0;
     for (const a of p.actions) {
-      if (a.type === 'mask') masked += a.prune.length;
+      if (a.type === 'mask') masked += maskCount(a);
       else if (a.type === 'remove-channels') channels += a.channels.length;
     }
     return {

@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import {
   applyPlan,
+  maskCount,
   buildDependencyGraph,
   cloneModel,
   CURRENT_CRITERION,
@@ -178,7 +179,7 @@ function pluginContext(signal: AbortSignal | undefined, criterion: CriterionPlug
   };
 }
 
-const changes = (plan: PruningPlan) => plan.actions.some((a) => (a.type === 'mask' ? a.prune.length > 0 : true));
+const changes = (plan: PruningPlan) => plan.actions.some((a) => (a.type === 'mask' ? maskCount(a) > 0 : true));
 
 /** The model with one layer pruned by `amount`, or undefined when the plan changes nothing. */
 export async function prunedAlone(model: Model, strategy: SensitivityStrategy, label: string, amount: number, opts: Pick<ScanOptions, 'strategyOptions' | 'inputShapes' | 'criterion' | 'signal' | 'registry'> = {}): Promise<Model | undefined> {

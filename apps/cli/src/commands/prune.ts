@@ -1,5 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { CALIBRATION, CURRENT_CRITERION, pipeline, resolvePlugin, RunStager, samePath, serializePlan, ShearsError, StateBag, type CriterionPlugin, type Model, type PruningPlan, type StrategyPlugin } from '@shears/core';
+import { CALIBRATION, CURRENT_CRITERION, maskCount, pipeline, resolvePlugin, RunStager, samePath, serializePlan, ShearsError, StateBag, type CriterionPlugin, type Model, type PruningPlan, type StrategyPlugin } from '@shears/core';
 import { onnxWrite } from '@shears/onnx';
 import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
 import { loadBuiltins } from '../builtins.js';
@@ -126,9 +127,9 @@ export const prune: Command = {
       channels: (result.steps[0]!.details?.channels as { groups: number; channels: number } | undefined) ?? null,
       layers: layerDiff(before.layers, after.layers),
       // Strategies that refit weights (channel) report each layer's reconstruction error.
-      ...(Array.isArray(plan.options?.layers) ? { reconstruction: plan.options.layers } : {}),
+      ...(Array.isArray(plan.details?.layers) ? { reconstruction: plan.details.layers } : {}),
       // …and the consumers they could not refit (whose groups they left unpruned), with the reason.
-      ...(Array.isArray(plan.options?.notRefit) ? { notRefit: plan.options.notRefit } : {}),
+      ...(Array.isArray(plan.details?.notRefit) ? { notRefit: plan.details.notRefit } : {}),
       report: reportFile,
     };
     if (io.json) return printJson(io, report);
@@ -146,11 +147,15 @@ export const prune: Command = {
 /** The model runtime for plugins, with onnxruntime-node loaded only when one runs a model (magnitude pruning never does). */
 function lazyRuntime(): ModelRuntime {
   let rt: Promise<ModelRuntime> | undefined;
+  const load = () => (rt ??= import('@shears/runtime').then((m) => m.createRuntime()));
   return {
     name: 'onnxruntime-node',
+    threads: Math.max(1, availableParallelism()),
+    async session(model, opts) {
+      return (await load()).session(model, opts);
+    },
     async run(model, feeds, opts) {
-      rt ??= import('@shears/runtime').then((m) => m.createRuntime());
-      return (await rt).run(model, feeds, opts);
+      return (await load()).run(model, feeds, opts);
     },
   };
 }
@@ -159,7 +164,7 @@ function lazyRuntime(): ModelRuntime {
 function maskedFraction(plan: PruningPlan, model: Model, applied?: Record<string, number>): number | null {
   // The applier's per-tensor counts when it ran (a mask action may build its index list on each read).
   const pruned = new Map<string, number>(applied ? Object.entries(applied) : []);
-  if (!applied) for (const a of plan.actions) if (a.type === 'mask') pruned.set(a.tensor, (pruned.get(a.tensor) ?? 0) + a.prune.length);
+  if (!applied) for (const a of plan.actions) if (a.type === 'mask') pruned.set(a.tensor, (pruned.get(a.tensor) ?? 0) + maskCount(a));
   let weights = 0;
   let count = 0;
   for (const [name, n] of pruned) {

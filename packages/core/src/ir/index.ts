@@ -8,3 +8,4 @@ export * from './graph.js';
 export * from './model.js';
 export * from './clone.js';
 export * from './float16.js';
+export * from './bitset.js';

@@ -1,3 +1,4 @@
+import { walkBits } from './bitset.js';
 import type { DType } from './dtype.js';
 import type { Graph } from './graph.js';
 import type { Node } from './node.js';
@@ -109,11 +110,5 @@ export class Value {
 }
 
 function clearBits(mask: Uint8Array, bits: Int32Array): void {
-  for (let w = 0; w < bits.length; w++) {
-    let word = bits[w]!;
-    while (word !== 0) {
-      mask[(w << 5) + 31 - Math.clz32(word & -word)] = 0; // lowest set bit
-      word &= word - 1;
-    }
-  }
+  walkBits(bits, { clear: mask, limit: mask.length });
 }

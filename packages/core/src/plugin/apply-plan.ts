@@ -3,7 +3,8 @@ import { applyChannelRemoval } from '../structure/apply.js';
 import type { Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
 import type { PluginContext } from './context.js';
-import type { PruningPlan } from './plan.js';
+import { BitOutOfRange, walkBits } from '../ir/bitset.js';
+import { isBitsetMask, type PruningPlan } from './plan.js';
 import type { PassResult } from './types.js';
 
 /**
@@ -28,7 +29,7 @@ export function applyPlan(model: Model, plan: PruningPlan, opts: ApplyOptions = 
       const v = floatInitializer(model, action.tensor, plan.strategy);
       const data = v.constValue!.values as Float32Array;
       let n: number;
-      if (action.bits) {
+      if (isBitsetMask(action)) {
         n = zeroBits(action.bits, data, action.tensor, plan.strategy);
         // The byte mask is built only if someone reads it (a fine-tuner).
         v.markPruned(fitWords(action.bits, data.length), data.length);
@@ -86,17 +87,10 @@ function fitWords(bits: Int32Array, size: number): Int32Array {
 
 /** Zero the elements whose bits are set; returns how many. */
 function zeroBits(bits: Int32Array, data: Float32Array, tensor: string, strategy: string): number {
-  let n = 0;
-  for (let w = 0; w < bits.length; w++) {
-    let word = bits[w]!;
-    while (word !== 0) {
-      const b = 31 - Math.clz32(word & -word); // lowest set bit
-      word &= word - 1;
-      const k = (w << 5) + b;
-      if (k >= data.length) throw outOfRange(strategy, k, tensor, data.length);
-      data[k] = 0;
-      n++;
-    }
+  try {
+    return walkBits(bits, { zero: data, limit: data.length });
+  } catch (e) {
+    if (e instanceof BitOutOfRange) throw outOfRange(strategy, e.index, tensor, data.length);
+    throw e;
   }
-  return n;
 }

@@ -1,3 +1,4 @@
+import { bitIndices } from '../ir/bitset.js';
 import type { TypedArray } from '../ir/dtype.js';
 
 /**
@@ -7,32 +8,86 @@ import type { TypedArray } from '../ir/dtype.js';
 export interface PruningPlan {
   version: 1;
   strategy: string;
+  /** The criterion plugin that ranked what to prune, when the strategy used one. */
   criterion?: string;
-  /** Free-form options the strategy ran with, for reports. */
+  /** The options the strategy ran with (inputs only), for reports and stored plans. */
   options?: Record<string, unknown>;
+  /** What the strategy found and decided (estimates, per-layer reports…), for reports and the CLI. */
+  details?: Record<string, unknown>;
   actions: PlanAction[];
   /** Layers or groups the strategy looked at and left alone, with why. */
-  skipped: { target: string; reason: string }[];
+  skipped: SkipNote[];
+}
+
+/**
+ * Why a target was left alone, for tools (the `reason` is for people):
+ * - `excluded`: matched the user's exclude pattern (or keepFirst/keepLast);
+ * - `pinned`: its channels must stay (they reach a graph output, pass an op
+ *   the table does not describe, or mix across channels);
+ * - `unsupported`: a layer the strategy cannot handle (dtype, layout, no refit);
+ * - `too-small`: too few channels or weights to remove any;
+ * - `rounded`: round-to or a cap changed the amount (it still prunes);
+ * - `target-unreachable`: a MACs (or other) target could not be met;
+ * - `nothing-pruned`: the plan as a whole prunes nothing.
+ */
+export type SkipCode = 'excluded' | 'pinned' | 'unsupported' | 'too-small' | 'rounded' | 'target-unreachable' | 'nothing-pruned';
+
+export interface SkipNote {
+  target: string;
+  reason: string;
+  code?: SkipCode;
+}
+
+/** Skip notes that mean the user did not get what they asked for (worth a warning). */
+export function isShortfall(note: SkipNote): boolean {
+  return note.code === 'rounded' || note.code === 'target-unreachable';
 }
 
 export type PlanAction = MaskAction | SetTensorAction | RemoveChannelsAction;
 
-/** Zero the listed elements of an initializer and keep a mask beside it. */
-export interface MaskAction {
+/**
+ * Zero some elements of an initializer and keep a mask beside it. The pruned
+ * set is either an ascending index list or a bitset; both serialize.
+ */
+export type MaskAction = IndexMaskAction | BitsetMaskAction;
+
+interface MaskActionBase {
   type: 'mask';
   tensor: string;
-  /** Flat indices of the elements to zero, ascending. */
-  prune: Uint32Array;
-  /**
-   * Optionally the same set as a bitset (bit i of word i >> 5 = element i),
-   * which the applier walks instead of `prune` so a large plan never
-   * materializes its index lists. Strategies that set it keep it out of
-   * serialization (non-enumerable); `prune` stays the source of truth.
-   */
-  bits?: Int32Array;
-  /** Scores used, for reports (optional, can be large). */
+  /** The layer (node label) the weight belongs to, for reports. */
   layer?: string;
 }
+
+/** The pruned set as flat indices, ascending. */
+export interface IndexMaskAction extends MaskActionBase {
+  prune: Uint32Array;
+}
+
+/**
+ * The pruned set as a bitset (bit i of word i >> 5 = element i): n/8 bytes
+ * against 4 bytes per pruned weight, so a plan of a 25 M-weight model holds
+ * 3 MB rather than 51 MB of indices, and the applier walks it directly.
+ */
+export interface BitsetMaskAction extends MaskActionBase {
+  bits: Int32Array;
+  /** How many bits are set. */
+  count: number;
+}
+
+export function isBitsetMask(a: MaskAction): a is BitsetMaskAction {
+  return 'bits' in a && a.bits instanceof Int32Array;
+}
+
+/** How many elements a mask action prunes. */
+export function maskCount(a: MaskAction): number {
+  return isBitsetMask(a) ? a.count : a.prune.length;
+}
+
+/** The pruned indices, ascending (built from the bits for a bitset action: read once and keep). */
+export function maskIndices(a: MaskAction): Uint32Array {
+  return isBitsetMask(a) ? bitIndices(a.bits, a.count) : a.prune;
+}
+
 
 /** Replace an initializer's values (reconstruction, SparseGPT updates). */
 export interface SetTensorAction {

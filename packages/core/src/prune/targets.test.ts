@@ -17,7 +17,7 @@ describe('findPruneTargets', () => {
     m.graph.replaceInitializer('conv2.weight', new Tensor({ dtype: 'int8', dims: [16, 8, 3, 3] }));
     const { targets, skipped } = findPruneTargets(m);
     expect(targets.map((t) => t.value.name)).toEqual(['conv1.weight', 'fc.weight']);
-    expect(skipped).toEqual([{ target: 'conv2', reason: 'weight conv2.weight is int8; only float32 weights are pruned' }]);
+    expect(skipped).toEqual([{ target: 'conv2', reason: 'weight conv2.weight is int8; only float32 weights are pruned', code: 'unsupported' }]);
   });
 
   it('summarizes ops', () => {

@@ -1,6 +1,7 @@
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
+import type { SkipNote } from '../plugin/plan.js';
 import type { Value } from '../ir/value.js';
 import { resolveFlag, weightRolesOf } from '../ops/helpers.js';
 import { defaultOpRegistry, type OpRegistry } from '../ops/registry.js';
@@ -22,7 +23,7 @@ export interface PruneTarget {
 export interface TargetScan {
   targets: PruneTarget[];
   /** Weights of prunable ops left alone, with why (int8 weights, non-constant …). */
-  skipped: { target: string; reason: string }[];
+  skipped: SkipNote[];
 }
 
 /**
@@ -42,11 +43,11 @@ export function findPruneTargets(model: Model, registry: OpRegistry = defaultOpR
       const value = node.input(role.input)!;
       const tensor = value.constValue;
       if (!tensor) {
-        skipped.push({ target: node.label, reason: `weight ${value.name} is not a constant initializer` });
+        skipped.push({ target: node.label, reason: `weight ${value.name} is not a constant initializer`, code: 'unsupported' });
         continue;
       }
       if (tensor.dtype !== 'float32') {
-        skipped.push({ target: node.label, reason: `weight ${value.name} is ${tensor.dtype}; only float32 weights are pruned` });
+        skipped.push({ target: node.label, reason: `weight ${value.name} is ${tensor.dtype}; only float32 weights are pruned`, code: 'unsupported' });
         continue;
       }
       if (seen.has(value)) continue; // a weight shared by two nodes is pruned once
