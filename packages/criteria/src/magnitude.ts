@@ -1,6 +1,6 @@
 import { definePlugin, definePluginFactory, parseOptions, type CriterionPlugin } from '@shears/core';
 import { z } from 'zod';
-import { aggregate, membersSchema, normalizeSchema, normalizeScores, pickMembers, sliceSums, toGranularity } from './common.js';
+import { aggregate, membersSchema, normalizeSchema, normalizeScores, pickMembers, sliceSums } from './common.js';
 
 const schema = z
   .object({
@@ -15,6 +15,14 @@ const schema = z
 
 export type MagnitudeOptions = z.input<typeof schema>;
 
+/** |w| of every element into `out`, by clearing the sign bit: integer work, no float conversions, bit for bit Math.abs. */
+function absInto(w: Float32Array, out: Float32Array): Float32Array {
+  const wb = new Uint32Array(w.buffer, w.byteOffset, w.length);
+  const ob = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < wb.length; i++) ob[i] = wb[i]! & 0x7fffffff;
+  return out;
+}
+
 function magnitude(name: 'l1' | 'l2', p: 1 | 2, description: string) {
   return definePluginFactory({ name, kind: 'criterion', description }, (options?: MagnitudeOptions): CriterionPlugin => {
     const opts = parseOptions(name, schema, options);
@@ -24,16 +32,19 @@ function magnitude(name: 'l1' | 'l2', p: 1 | 2, description: string) {
       version: '0.1.0',
       options: { ...opts },
       mutates: false,
+      // l1's element scores are |w| bit for bit: prune-unstructured selects on the weights' own bits and never asks for them.
+      ...(p === 1 ? { capabilities: { elementMagnitude: true } } : {}),
       async score(target) {
-        const w = target.weight.floats();
         if (target.granularity.kind === 'channel') {
           const s = sliceSums(target.weight, target.granularity.axis, p);
           return Float32Array.from(s, (x) => (p === 2 ? Math.sqrt(x) : x));
         }
+        const w = target.weight.floats();
         // The caller's scratch, when it offers one of the right length (element scores only).
         const s = target.out && target.out.length === w.length ? target.out : new Float32Array(w.length);
-        for (let i = 0; i < w.length; i++) s[i] = p === 1 ? Math.abs(w[i]!) : w[i]! * w[i]!;
-        return toGranularity(s, target);
+        if (p === 1) return absInto(w, s);
+        for (let i = 0; i < w.length; i++) s[i] = w[i]! * w[i]!;
+        return s;
       },
       async scoreGroup({ group }) {
         const parts = pickMembers(group, opts.members).map((member) => {
@@ -46,7 +57,11 @@ function magnitude(name: 'l1' | 'l2', p: 1 | 2, description: string) {
   });
 }
 
-/** L1 magnitude: |w| per element; per channel and per group, the sum of |w| over the slice. */
+/**
+ * L1 magnitude: |w| per element; per channel and per group, the sum of |w|
+ * over the slice. The one l1 of Shears (prune-unstructured's default
+ * criterion too); it declares `capabilities.elementMagnitude`.
+ */
 export const l1 = magnitude('l1', 1, 'L1 magnitude: |w|; channels and groups by the sum of |w| (mean or sum over the group, normalized per group)');
 
 /** L2 magnitude: w² per element; per channel and per group, the L2 norm of the slice. */

@@ -14,9 +14,11 @@ export type RandomOptions = z.input<typeof schema>;
 /** Seeded uniform scores in [0, 1): the baseline every criterion must beat. */
 export const random = definePluginFactory({ name: 'random', kind: 'criterion', description: 'seeded uniform random scores (a baseline)' }, (options?: RandomOptions): CriterionPlugin => {
   const opts = parseOptions('random', schema, options);
-  const draw = (key: string, n: number) => {
+  /** Fill `out` with the stream of (seed, key): the same numbers for the same key, whatever is asked before. */
+  const draw = (key: string, out: Float32Array) => {
     const next = uniform(hash(key, opts.seed));
-    return Float32Array.from({ length: n }, next);
+    for (let i = 0; i < out.length; i++) out[i] = next();
+    return out;
   };
   return definePlugin({
     name: 'random',
@@ -25,10 +27,13 @@ export const random = definePluginFactory({ name: 'random', kind: 'criterion', d
     options: { ...opts },
     mutates: false,
     async score(target) {
-      return toGranularity(draw(target.weight.name || target.node.label, target.weight.size), target);
+      const n = target.weight.size;
+      // The caller's scratch, when it offers one of the right length (element scores only).
+      const s = target.granularity.kind === 'element' && target.out && target.out.length === n ? target.out : new Float32Array(n);
+      return toGranularity(draw(target.weight.name || target.node.label, s), target);
     },
     async scoreGroup({ group }) {
-      return draw(group.id, group.size);
+      return draw(group.id, new Float32Array(group.size));
     },
   });
 });

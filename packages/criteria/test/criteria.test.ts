@@ -71,6 +71,42 @@ describe('weight criteria on groups', () => {
     expect(await s(1, graph.groups[0]!)).not.toEqual(await s(2, graph.groups[0]!));
   });
 
+  it('random: the seeded streams are pinned (element, channel and group scores), and a scratch gets the same numbers', async () => {
+    const model = tinyModel();
+    const node = model.graph.nodes.find((n) => n.name === 'conv2')!;
+    const t = { model, node, input: 1, weight: node.inputs[1]!.constValue!, granularity: { kind: 'element' as const } };
+    const el = await random({ seed: 1 }).score(t, quiet());
+    expect(el).toHaveLength(1152);
+    expect(Array.from(el.subarray(0, 4))).toEqual([0.35129106044769287, 0.18402650952339172, 0.1896091103553772, 0.6223596930503845]);
+    expect(Array.from(el.subarray(-2))).toEqual([0.21957308053970337, 0.3234909474849701]);
+    const out = new Float32Array(1152);
+    expect(await random({ seed: 1 }).score({ ...t, out }, quiet())).toBe(out);
+    expect(out).toEqual(el);
+    const ch = await random({ seed: 1 }).score({ ...t, granularity: { kind: 'channel', axis: 0 } }, quiet());
+    expect(Array.from(ch.subarray(0, 3))).toEqual([37.63499450683594, 37.7827033996582, 33.68162536621094]);
+    const graph = buildDependencyGraph(model);
+    const group = graph.group('c1')!;
+    expect(Array.from(await random({ seed: 1 }).scoreGroup!({ model, graph, group }, quiet()))).toEqual([
+      0.12986251711845398, 0.18341770768165588, 0.384968101978302, 0.4052639305591583, 0.13988231122493744, 0.5794183015823364, 0.8072815537452698, 0.5714430809020996,
+    ]);
+  });
+
+  it('l1 declares elementMagnitude and its element scores are |w| bit for bit (into the scratch when given); l2 declares nothing', async () => {
+    expect(l1().capabilities).toEqual({ elementMagnitude: true });
+    expect(l2().capabilities).toBeUndefined();
+    const model = tinyModel();
+    const node = model.graph.nodes.find((n) => n.name === 'conv2')!;
+    const weight = node.inputs[1]!.constValue!;
+    const w = weight.floats();
+    w[0] = -0;
+    w[1] = -3.5;
+    const out = new Float32Array(w.length);
+    const s = await l1().score({ model, node, input: 1, weight, granularity: { kind: 'element' }, out }, quiet());
+    expect(s).toBe(out);
+    expect(Object.is(s[0], 0)).toBe(true);
+    expect(Array.from(s)).toEqual(Array.from(w, Math.abs));
+  });
+
   it('bn-scale falls back to L1 with a warning where BatchNorm was folded', async () => {
     const model = tinyModel();
     const graph = buildDependencyGraph(model);

@@ -11,7 +11,7 @@ import { fixture } from '@shears/fixtures';
 import { readModel } from '@shears/onnx';
 import { evaluate } from '@shears/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { l1 } from './criteria/magnitude.js';
+import { l1 } from '@shears/criteria';
 import { sparsegpt } from './criteria/sparsegpt.js';
 import { wanda } from './criteria/wanda.js';
 import { unstructuredPruning, type UnstructuredOptions } from './strategy.js';

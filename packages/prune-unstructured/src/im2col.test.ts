@@ -1,7 +1,7 @@
 import { applyPlan, CALIBRATION, CURRENT_CRITERION, type Model } from '@shears/core';
 import { Session } from '@shears/runtime';
 import { describe, expect, it } from 'vitest';
-import { l1 } from './criteria/magnitude.js';
+import { l1 } from '@shears/criteria';
 import { sparsegpt } from './criteria/sparsegpt.js';
 import { im2colRows, samplePositions, windowGeom, windowOffsets } from './im2col.js';
 import { layoutOf, roleOf } from './layout.js';

@@ -1,7 +1,8 @@
 // @shears/prune-unstructured: unstructured and N:M weight pruning for any
 // ONNX model, with magnitude, random, Wanda and SparseGPT criteria.
 export { unstructuredPruning, unstructured, bitsetMaskAction, type UnstructuredOptions } from './strategy.js';
-export { l1, random } from './criteria/magnitude.js';
+// The one l1 and random of Shears: @shears/criteria's (l1 declares elementMagnitude, which the strategy's fast path uses).
+export { l1, random } from '@shears/criteria';
 export { wanda, type WandaOptions } from './criteria/wanda.js';
 export { sparsegpt, sparsegptSweep, type SparseGPTOptions } from './criteria/sparsegpt.js';
 export { DEFAULT_CALIBRATION } from './criteria/calibration.js';

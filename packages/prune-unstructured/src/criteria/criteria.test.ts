@@ -1,9 +1,10 @@
 import { applyPlan, CALIBRATION, CURRENT_CRITERION, type CriterionPlugin, type Model, type ScoreTarget } from '@shears/core';
 import { assertConformance, tinyModel } from '@shears/core/testing';
+import { createRuntime } from '@shears/runtime';
 import { describe, expect, it } from 'vitest';
 import { unstructuredPruning } from '../strategy.js';
 import { chainModel, context, memDataset, rng } from '../test-helpers.js';
-import { l1, random } from './magnitude.js';
+import { l1, random } from '@shears/criteria';
 import { sparsegpt } from './sparsegpt.js';
 import { wanda } from './wanda.js';
 
@@ -12,6 +13,8 @@ const target = (model: Model, node: string, granularity: ScoreTarget['granularit
   return { model, node: n, input: 1, weight: n.inputs[1]!.constValue!, granularity };
 };
 
+const runtime = createRuntime();
+
 describe('criteria: conformance', () => {
   it('l1 and random', async () => {
     await assertConformance({ factory: l1, badOptions: [{ p: 2 }] });
@@ -19,11 +22,11 @@ describe('criteria: conformance', () => {
   });
 
   it('wanda (random:32 calibration when none is given)', async () => {
-    await assertConformance({ factory: wanda, badOptions: [{ samples: 0 }, { batchSize: 'big' }] });
+    await assertConformance({ factory: wanda, badOptions: [{ samples: 0 }, { batchSize: 'big' }], context: { runtime } });
   });
 
   it('sparsegpt', async () => {
-    await assertConformance({ factory: sparsegpt, options: { samples: 8 }, badOptions: [{ blocksize: 0 }, { dampening: 0 }, { dampening: 2 }, { maxRows: -1 }] });
+    await assertConformance({ factory: sparsegpt, options: { samples: 8 }, badOptions: [{ blocksize: 0 }, { dampening: 0 }, { dampening: 2 }, { maxRows: -1 }], context: { runtime } });
   });
 });
 
@@ -164,5 +167,69 @@ describe('sparsegpt', () => {
     const gpt = await outputError(sparsegpt(), 4, { pattern: '2:4' });
     for (let g = 0; g < 64; g++) expect(gpt.w.subarray(g * 4, g * 4 + 4).filter((v) => v !== 0).length).toBe(2);
     expect(gpt.rel).toBeLessThan(mag.rel);
+  });
+});
+
+describe('without a runtime', () => {
+  /** A context with calibration data but no runtime. */
+  const noRuntime = () => {
+    const ctx = context({ runtime: undefined });
+    ctx.state.set(CALIBRATION, memDataset(new Float32Array(4 * 3 * 8 * 8).map((_, i) => Math.sin(i)), [3, 8, 8]));
+    return ctx;
+  };
+  const refusal = (hook: () => Promise<unknown>) =>
+    hook().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  const expectNoRuntime = (e: unknown, name: string) => {
+    expect(e, `${name} ran without a runtime`).toBeInstanceOf(Error);
+    expect((e as { code?: string }).code).toBe('E_NO_RUNTIME');
+    expect((e as Error).message).not.toContain('\n');
+    expect((e as Error).message).toMatch(new RegExp(`^${name} .*npm install @shears/runtime`));
+  };
+
+  /** Conv → ReLU → Conv → ReLU → GAP → Gemm with every shape known, so each layer has a matrix view (tinyModel's inner shapes are unknown). */
+  const shaped = () =>
+    chainModel([1, 3, 8, 8], [
+      { op: 'Conv', w: [4, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+      { op: 'Relu' },
+      { op: 'Conv', w: [4, 4, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+      { op: 'Relu' },
+      { op: 'GlobalAveragePool' },
+      { op: 'Flatten' },
+      { op: 'Gemm', w: [10, 4], attrs: { transB: 1 } },
+    ]);
+
+  for (const factory of [wanda, sparsegpt]) {
+    it(`${factory.pluginName}: prepare(), score() and the strategy fail with E_NO_RUNTIME naming the plugin and @shears/runtime`, async () => {
+      const name = factory.pluginName!;
+      const m = shaped();
+      expectNoRuntime(await refusal(() => factory({ samples: 4 }).score(target(m, 'l2'), noRuntime())), name);
+      expectNoRuntime(await refusal(() => factory({ samples: 4 }).prepare!(m, [target(m, 'l2')], noRuntime())), name);
+      const ctx = noRuntime();
+      ctx.state.set(CURRENT_CRITERION, factory({ samples: 4 }));
+      expectNoRuntime(await refusal(() => unstructuredPruning({ amount: 0.5 }).plan(m, ctx)), name);
+    });
+  }
+
+  it('sparsegpt: reconstruct() fails the same way', async () => {
+    const m = shaped();
+    expectNoRuntime(await refusal(() => sparsegpt({ samples: 4 }).reconstruct!(target(m, 'l2'), { count: 10 }, noRuntime())), 'sparsegpt');
+  });
+
+  it('l1 and random (data-free) prune with no runtime at all', async () => {
+    for (const crit of [undefined, l1(), random({ seed: 3 })]) {
+      const m = tinyModel();
+      const ctx = context({ runtime: undefined });
+      if (crit) ctx.state.set(CURRENT_CRITERION, crit);
+      const plan = await unstructuredPruning({ amount: 0.5, keepFirst: false, keepLast: false }).plan(m, ctx);
+      expect(plan.criterion).toBe(crit?.name ?? 'l1');
+      applyPlan(m, plan);
+      for (const name of ['conv1.weight', 'conv2.weight', 'fc.weight']) {
+        const w = m.graph.initializer(name)!.floats();
+        expect(w.filter((x) => x === 0).length, name).toBe(Math.round(w.length / 2));
+      }
+    }
   });
 });
