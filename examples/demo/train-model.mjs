@@ -68,7 +68,7 @@ function buildModel([c1, c2, c3, c4]) {
   ).outputs[0];
   y.type = { kind: 'tensor', dtype: 'float32', shape: ['batch', 10] };
   g.outputs.push(y);
-  return new Model({ graph: g, opsetImports: { '': 13 }, producerName: 'shears scripts/train-demo-model.mjs' });
+  return new Model({ graph: g, opsetImports: { '': 13 }, producerName: 'shears examples/demo/train-model.mjs' });
 }
 
 /** The first `n` samples of a dataset as {x, y} arrays (uint8 pixels to keep files small). */

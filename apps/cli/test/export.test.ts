@@ -1,11 +1,52 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { smallFixture } from '@shears/fixtures';
+import { readModel, writeModel } from '@shears/onnx';
 import { describe, expect, it } from 'vitest';
 import { shears } from './run-cli.js';
 
 const tiny = smallFixture('tiny-cnn.onnx');
+
+/** tiny-cnn with its input made dynamic: [N,3,32,32] (batch only) or [N,3,H,W]. */
+async function dynamicCopy(dir: string, shape: (string | number)[]): Promise<string> {
+  const m = await readModel(tiny);
+  const x = m.graph.inputs[0]!;
+  x.type = { ...x.type!, shape } as typeof x.type;
+  const file = join(dir, `dyn-${shape.join('x')}.onnx`);
+  await writeModel(m, file);
+  return file;
+}
+
+describe('shears export: what it says about MACs, and hard links', () => {
+  it('prints MACs per sample for a dynamic batch, and "MACs ?" naming the dims for other dynamic dims (never a false 0)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shears-export-dyn-'));
+    const batch = shears(['export', await dynamicCopy(dir, ['N', 3, 32, 32]), '--format', 'onnx', '-o', join(dir, 'b.onnx')]);
+    expect(batch.status).toBe(0);
+    expect(batch.stdout).toMatch(/nodes 17 -> 13, MACs 6\.34M per sample$/m);
+    const hw = shears(['export', await dynamicCopy(dir, ['N', 3, 'H', 'W']), '--format', 'onnx', '-o', join(dir, 'hw.onnx')]);
+    expect(hw.status).toBe(0);
+    expect(hw.stdout).toMatch(/nodes 17 -> 13, MACs \? \(dynamic dims: input\[N,3,H,W\]; --input-shape fixes them\)$/m);
+    const j = shears(['export', join(dir, 'dyn-Nx3xHxW.onnx'), '--format', 'onnx', '-o', join(dir, 'hw2.onnx'), '--json']).json();
+    expect(j.after).toMatchObject({ macs: null, nonzeroParams: null, dynamicInputs: ['input[N,3,H,W]'] });
+    expect(j.after.params).toBeGreaterThan(0);
+    expect(j.metadata['shears.macs_after']).toBeUndefined();
+  });
+
+  it('refuses an output that is a hard link to the input, naming both (exit 3), and leaves it alone', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shears-export-link-'));
+    const input = join(dir, 'model.onnx');
+    copyFileSync(tiny, input);
+    const out = join(dir, 'deploy.onnx');
+    linkSync(input, out);
+    const before = readFileSync(input);
+    const r = shears(['export', input, '--format', 'onnx', '-o', out]);
+    expect(r.stderr.trim()).toBe(`shears: error: ${out}: refusing to write over the input file ${input} (the same file by another path or a hard link)`);
+    expect(r.status).toBe(3);
+    expect(readFileSync(out)).toEqual(before);
+    expect(readdirSync(dir).sort()).toEqual(['deploy.onnx', 'model.onnx']);
+  });
+});
 
 describe('shears export', () => {
   it('--format onnx writes a deployable model (BN folded, opset converted) and reports it as JSON', () => {

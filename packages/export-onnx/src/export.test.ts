@@ -247,3 +247,25 @@ describe('opset conversion', () => {
 it.runIf(!CHECKER)('official ONNX checker: skipped (Python onnx not installed; apt install python3-onnx)', () => {
   expect(runOfficialChecker('/nonexistent').available).toBe(false);
 });
+
+describe('deploy report of a dynamic-shape model', () => {
+  const withInput = async (shape: (string | number)[]) => {
+    const m = await readModel(smallFixture('tiny-cnn.onnx'));
+    const x = m.graph.inputs[0]!;
+    x.type = { ...x.type!, shape } as typeof x.type;
+    return m;
+  };
+
+  it('MACs per sample for a dynamic batch; unknown (null, not 0) for other dynamic dims, which it names', async () => {
+    const batch = (await prepareDeployModel(await withInput(['N', 3, 32, 32]))).report;
+    expect(batch.after).toMatchObject({ macs: 6340928, macsBatch: 1 });
+    const { report } = await prepareDeployModel(await withInput(['N', 3, 'H', 'W']));
+    expect(report.before).toMatchObject({ macs: null, nonzeroParams: null, dynamicInputs: ['input[N,3,H,W]'] });
+    expect(report.after.macs).toBeNull();
+    expect(report.after.params).toBeGreaterThan(0);
+    // Unknown numbers are left out of the metadata rather than written as 0.
+    expect(report.metadata['shears.macs_after']).toBeUndefined();
+    expect(report.metadata['shears.sparsity']).toBeUndefined();
+    expect(report.metadata['shears.params_after']).toBe(String(report.after.params));
+  });
+});

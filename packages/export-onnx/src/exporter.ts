@@ -2,6 +2,8 @@ import { statSync } from 'node:fs';
 import {
   analyzeModel,
   cloneModel,
+  countParams,
+  dynamicInputs,
   definePlugin,
   definePluginFactory,
   INPUT_PATH,
@@ -52,20 +54,39 @@ export const deployOptionsSchema = z
 export type DeployOptions = z.input<typeof deployOptionsSchema>;
 type Deploy = z.output<typeof deployOptionsSchema>;
 
+/**
+ * Totals of a model. MACs need static shapes: a dynamic batch dim alone is
+ * taken as `macsBatch` (1: MACs per sample); any other dynamic dim leaves MACs
+ * (and non-zeros) unknown (null), with the inputs named in `dynamicInputs`.
+ */
+export interface ModelCounts {
+  params: number;
+  nonzeroParams: number | null;
+  macs: number | null;
+  nodes: number;
+  /** MACs are for a batch of this many samples (the model's batch dim is dynamic). */
+  macsBatch?: number;
+  /** Inputs whose dynamic dims left MACs unknown, e.g. `input[N,3,H,W]`. */
+  dynamicInputs?: string[];
+}
+
 export interface DeployReport {
   passes: Record<string, PassReport>;
   opset?: OpsetReport;
-  before: { params: number; nonzeroParams: number; macs: number; nodes: number };
-  after: { params: number; nonzeroParams: number; macs: number; nodes: number };
+  before: ModelCounts;
+  after: ModelCounts;
   metadata: Record<string, string>;
 }
 
-function stats(m: Model) {
+function stats(m: Model): ModelCounts {
+  const nodes = m.graph.nodes.length;
   try {
     const a = analyzeModel(m);
-    return { params: a.params, nonzeroParams: a.nonzeroParams, macs: a.macs, nodes: m.graph.nodes.length };
+    return { params: a.params, nonzeroParams: a.nonzeroParams, macs: a.macs, nodes, ...(a.assumedBatch ? { macsBatch: a.assumedBatch.batch } : {}) };
   } catch {
-    return { params: 0, nonzeroParams: 0, macs: 0, nodes: m.graph.nodes.length };
+    // Never a false 0: what needs shapes is unknown, and the report says which inputs lack them.
+    const dyn = dynamicInputs(m).map((d) => `${d.name}[${(d.shape ?? ['?']).map((x) => x ?? '?').join(',')}]`);
+    return { params: countParams(m), nonzeroParams: null, macs: null, nodes, ...(dyn.length ? { dynamicInputs: dyn } : {}) };
   }
 }
 
@@ -83,15 +104,15 @@ export async function prepareDeployModel(input: Model, options: DeployOptions = 
     if (on) passes[name] = fn();
   };
   const p = opts.passes;
-  run('strip-training', p.stripTraining, () => stripTrainingPass.apply(model, {}));
-  if (opts.inputShapes || opts.dims) passes['fix-dims'] = fixDimsPass.apply(model, { inputShapes: opts.inputShapes ?? {}, dims: opts.dims ?? {} });
-  run('fold-constants', p.foldConstants, () => foldConstantsPass.apply(model, { maxElements: 1 << 20 }));
-  run('remove-dead', p.removeDead, () => removeDeadPass.apply(model, {}));
-  run('fold-batchnorm', p.foldBatchNorm, () => foldBatchNormPass.apply(model, {}));
-  run('dedupe-initializers', p.dedupeInitializers, () => dedupeInitializersPass.apply(model, {}));
-  run('remove-dead', p.removeDead, () => mergeReports(passes['remove-dead'], removeDeadPass.apply(model, {})));
+  run('strip-training', p.stripTraining, () => stripTrainingPass.apply(model, {}, ctx));
+  if (opts.inputShapes || opts.dims) passes['fix-dims'] = fixDimsPass.apply(model, { inputShapes: opts.inputShapes ?? {}, dims: opts.dims ?? {} }, ctx);
+  run('fold-constants', p.foldConstants, () => foldConstantsPass.apply(model, { maxElements: 1 << 20 }, ctx));
+  run('remove-dead', p.removeDead, () => removeDeadPass.apply(model, {}, ctx));
+  run('fold-batchnorm', p.foldBatchNorm, () => foldBatchNormPass.apply(model, {}, ctx));
+  run('dedupe-initializers', p.dedupeInitializers, () => dedupeInitializersPass.apply(model, {}, ctx));
+  run('remove-dead', p.removeDead, () => mergeReports(passes['remove-dead'], removeDeadPass.apply(model, {}, ctx)));
   const opset = opts.opset !== undefined ? convertOpset(model, opts.opset, ctx?.ops) : undefined;
-  if (opts.fp16) passes.float16 = float16Pass.apply(model, { io: opts.fp16Io });
+  if (opts.fp16) passes.float16 = float16Pass.apply(model, { io: opts.fp16Io }, ctx);
   const after = stats(model);
   const metadata = await shearsMetadata(input, ctx, before, after, passes, opset, opts);
   for (const [k, v] of Object.entries(metadata)) model.setMetadata(k, v);
@@ -137,11 +158,12 @@ async function shearsMetadata(
       /* keep the export input's numbers */
     }
   }
-  md['shears.macs_before'] = String(original.macs);
-  md['shears.macs_after'] = String(after.macs);
+  // Unknown numbers (dynamic dims) are left out rather than written as 0.
+  if (original.macs !== null) md['shears.macs_before'] = String(original.macs);
+  if (after.macs !== null) md['shears.macs_after'] = String(after.macs);
   md['shears.params_before'] = String(original.params);
   md['shears.params_after'] = String(after.params);
-  md['shears.sparsity'] = (after.params ? 1 - after.nonzeroParams / after.params : 0).toFixed(4);
+  if (after.nonzeroParams !== null) md['shears.sparsity'] = (after.params ? 1 - after.nonzeroParams / after.params : 0).toFixed(4);
   md['shears.export_passes'] = Object.entries(passes)
     .map(([k, r]) => `${k}:${r.changed}`)
     .join(',');

@@ -1,5 +1,5 @@
 export { onnxExport, prepareDeployModel, writeChecked, deployOptionsSchema, exportOptionsSchema } from './exporter.js';
-export type { DeployOptions, DeployReport, OnnxExportOptions } from './exporter.js';
+export type { DeployOptions, DeployReport, ModelCounts, OnnxExportOptions } from './exporter.js';
 export {
   stripTraining,
   foldBatchNorm,

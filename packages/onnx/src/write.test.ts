@@ -1,5 +1,5 @@
 import { Graph, Model, Node, ShearsError, Tensor, Value, tensorType } from '@shears/core';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,10 @@ describe('writeModel', () => {
     symlinkSync(src, link);
     expect(() => writeModelSync(m, link)).toThrow(/refusing to overwrite/);
     expect(() => writeModelSync(m, join(tmp, '.', 'src.onnx'))).toThrow(/refusing to overwrite/);
+    // And through a hard link (one inode, two names): the error names both paths.
+    const hard = join(tmp, 'hard.onnx');
+    linkSync(src, hard);
+    expect(() => writeModelSync(m, hard)).toThrow(`${hard}: refusing to overwrite the model's input file ${src} (the same file by another path or a hard link)`);
     // A model built in code, with inputPath naming the file to protect.
     expect(() => writeModelSync(small(), src, { inputPath: src })).toThrow(/refusing to overwrite/);
     m.graph.initializer('w')!.data = new Float32Array([9, 9, 9, 9]);

@@ -20,11 +20,12 @@ export interface WriteOptions {
   inputPath?: string;
 }
 
+/** One file: equal paths, or the same device and inode (symlinks, other spellings, hard links). */
 function sameFile(a: string, b: string): boolean {
   if (resolve(a) === resolve(b)) return true;
   try {
-    const sa = statSync(a);
-    const sb = statSync(b);
+    const sa = statSync(a, { bigint: true });
+    const sb = statSync(b, { bigint: true });
     return sa.ino === sb.ino && sa.dev === sb.dev;
   } catch {
     return false;
@@ -45,7 +46,11 @@ function plan(model: Model, path: string, opts: WriteOptions): PendingFile[] {
   if (!opts.overwrite) {
     for (const src of [sourcePaths.get(model), opts.inputPath]) {
       if (src && sameFile(src, out))
-        throw new ShearsError('E_IO', `${path}: refusing to overwrite the model's input file (pass { overwrite: true } to replace it)`, { file: path });
+        throw new ShearsError(
+          'E_IO',
+          `${path}: refusing to overwrite the model's input file${resolve(src) === out ? '' : ` ${src} (the same file by another path or a hard link)`} (pass { overwrite: true } to replace it)`,
+          { file: path },
+        );
     }
   }
   let external: ExternalTarget | undefined;

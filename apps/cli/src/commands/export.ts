@@ -1,6 +1,8 @@
 import { basename, extname, join } from 'node:path';
 import { INPUT_PATH, pipeline, ShearsError, StateBag, type ExporterPlugin, type Model } from '@shears/core';
+import type { ModelCounts } from '@shears/export-onnx';
 import { needOne, numberOption, parse, parseInputShapes, type Parsed } from '../args.js';
+import { si } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
 import { loadModel } from '../load.js';
 import type { Command } from './types.js';
@@ -32,6 +34,12 @@ const opset = (v: Parsed['values']) => numberOption('export', 'opset', v.opset, 
 /** Output file for single-file formats: -o may name the file or a directory. */
 const fileIn = (output: string, file: string, ext: string) => (extname(output) === ext ? output : join(output, `${basename(file, extname(file))}${ext}`));
 
+/** What is known of a model's MACs: per sample when the batch dim is dynamic, `?` (naming the dynamic inputs) when other dims are. */
+export function macsText(c: Pick<ModelCounts, 'macs' | 'macsBatch' | 'dynamicInputs'>): string {
+  if (c.macs === null) return `MACs ? (${c.dynamicInputs?.length ? `dynamic dims: ${c.dynamicInputs.join(', ')}; --input-shape fixes them` : 'shapes could not be inferred'})`;
+  return `MACs ${si(c.macs)}${c.macsBatch !== undefined ? (c.macsBatch === 1 ? ' per sample' : ` per batch of ${c.macsBatch}`) : ''}`;
+}
+
 /** format -> exporter. Each format's package loads only when it is used. */
 export const FORMATS: Record<string, ExportFormat> = {
   onnx: {
@@ -42,9 +50,9 @@ export const FORMATS: Record<string, ExportFormat> = {
     },
     report: (d, files) => ({ output: files[0], opset: d.opset ?? null, before: d.before, after: d.after, passes: d.passes, metadata: d.metadata, checker: d.checker ?? null }),
     summary: (d, files) => {
-      const a = d.after as { nodes: number; macs: number };
-      const b = d.before as { nodes: number; macs: number };
-      return `wrote ${files[0]}: nodes ${b.nodes} -> ${a.nodes}, MACs ${a.macs}`;
+      const a = d.after as ModelCounts;
+      const b = d.before as ModelCounts;
+      return `wrote ${files[0]}: nodes ${b.nodes} -> ${a.nodes}, ${macsText(a)}`;
     },
   },
   tensorrt: {

@@ -1,16 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ShearsError } from '../errors.js';
 import type { OutputStager } from '../plugin/context.js';
 
-/** Same file? Compares real paths when the file exists. */
+/**
+ * Same file? Equal paths, or, when both exist, one file by device and inode:
+ * through symlinks, other spellings and hard links alike.
+ */
 export function samePath(a: string, b: string): boolean {
   const ra = resolve(a);
   const rb = resolve(b);
   if (ra === rb) return true;
   try {
-    return existsSync(ra) && existsSync(rb) && realpathSync(ra) === realpathSync(rb);
+    const sa = statSync(ra, { bigint: true, throwIfNoEntry: false });
+    const sb = statSync(rb, { bigint: true, throwIfNoEntry: false });
+    return !!sa && !!sb && sa.dev === sb.dev && sa.ino === sb.ino;
   } catch {
     return false;
   }
@@ -35,7 +40,8 @@ export class RunStager implements OutputStager {
 
   stage(finalPath: string): string {
     for (const input of this.#inputs)
-      if (samePath(input, finalPath)) throw new ShearsError('E_IO', `${finalPath}: refusing to write over the input file`, { file: finalPath });
+      if (samePath(input, finalPath))
+        throw new ShearsError('E_IO', `${finalPath}: refusing to write over the input file${resolve(input) === resolve(finalPath) ? '' : ` ${input} (the same file by another path or a hard link)`}`, { file: finalPath });
     if (this.#staged.some((s) => samePath(s.final, finalPath))) throw new ShearsError('E_IO', `${finalPath}: two steps write the same output`, { file: finalPath });
     mkdirSync(dirname(resolve(finalPath)), { recursive: true });
     const tmp = tempPathFor(finalPath);
