@@ -7,7 +7,9 @@
 // @shears packages they depend on) with `pnpm pack`, installs the tarballs
 // with npm into a clean folder outside the workspace, checks the install
 // (under 20 MB, no onnxruntime-node, no install scripts; a second install
-// into another clean folder with --offline must succeed too), then runs
+// into another clean folder with --offline must succeed too; every package
+// that takes @shears/runtime as an optional peer, installed in a third folder
+// without it, must import), then runs
 // scripts/smoke-packed/l1-filter.mjs there: the demo CNN pruned by L1 to at
 // most half its MACs through pipeline().
 //
@@ -180,43 +182,75 @@ function consumer(app, script, args) {
   return { ok: r.ok && result !== null, seconds: r.seconds, result, log: r.ok ? '' : tail(r.output) };
 }
 
+/** The packages a stage asks for: its own and every earlier stage's (core is everyone's peer). */
+const upTo = (s) => Object.keys(STAGES).filter((k) => Number(k) <= s).flatMap((k) => STAGES[k]);
+
+/** The packages that take @shears/runtime as an optional peer: they must load without it. */
+export function optionalRuntimePeers(dirs = workspacePackages()) {
+  return [...dirs].filter(([, dir]) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).peerDependenciesMeta?.['@shears/runtime']?.optional).map(([name]) => name);
+}
+
+/** Tarballs for these packages, packing each once per run (ctx.packed: name → tarball). */
+function tarballsFor(names, ctx) {
+  const fresh = names.filter((n) => !ctx.packed.has(n));
+  const t0 = performance.now();
+  for (const n of fresh) ctx.packed.set(n, pack(n, ctx.tgz, ctx.dirs));
+  return { tarballs: names.map((n) => ctx.packed.get(n)), fresh: fresh.map((n) => ctx.packed.get(n)), packSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** Every optional-runtime-peer package installed without @shears/runtime, and imported: which fail, and why. */
+function importsWithoutRuntime(ctx) {
+  const names = optionalRuntimePeers(ctx.dirs);
+  const { tarballs } = tarballsFor(closure(['@shears/core', ...names], ctx.dirs), ctx);
+  const dir = project(ctx.tmp, 'imports');
+  const install = npmInstall(dir, tarballs.map((t) => t.file));
+  const code = 'const out = {}; for (const n of JSON.parse(process.argv[1])) { try { await import(n); out[n] = null; } catch (e) { out[n] = String(e.message).split("\\n")[0]; } } console.log(JSON.stringify(out));';
+  const r = install.ok ? run(process.execPath, ['--input-type=module', '-e', code, JSON.stringify(names)], { cwd: dir }) : null;
+  let failures = null;
+  try {
+    failures = r && Object.fromEntries(Object.entries(JSON.parse(r.stdout.trim())).filter(([, e]) => e));
+  } catch {
+    // no JSON: the import script itself failed (its output is in log)
+  }
+  return { packages: names, install, failures, log: r && !r.ok ? tail(r.output) : '' };
+}
+
+function runStage(s, ctx, log) {
+  const names = closure(upTo(s), ctx.dirs).filter((n) => !ctx.installed.has(n));
+  log(`stage ${s}: packing ${names.join(', ')}`);
+  const { tarballs, packSeconds } = tarballsFor(names, ctx);
+  log(`stage ${s}: npm install (${tarballs.length} tarballs)`);
+  const install = npmInstall(ctx.app, tarballs.map((t) => t.file));
+  for (const n of names) ctx.installed.add(n);
+  const stage = { packed: names, packSeconds, tarballProblems: tarballs.flatMap(tarballProblems), install };
+  if (!install.ok) return stage;
+  if (s === 1) {
+    // Once more into another clean folder with --offline: npm's cache (just filled) is all it needs.
+    stage.offline = npmInstall(project(ctx.tmp, 'offline'), tarballs.map((t) => t.file), '--offline');
+    log('stage 1: importing every package that takes @shears/runtime as an optional peer, without it');
+    stage.imports = importsWithoutRuntime(ctx);
+  }
+  log(`stage ${s}: running the pipeline`);
+  stage.run = s === 1 ? consumer(ctx.app, 'l1-filter.mjs', [MODEL, join(ctx.tmp, 'l1-filter.onnx')]) : consumer(ctx.app, 'channel.mjs', [MODEL, CALIB, VAL, join(ctx.tmp, 'channel.onnx')]);
+  return stage;
+}
+
 /**
  * Run the stages into a fresh temp folder. Returns what was measured; never
  * throws for a failed check (see problems()), only when packing cannot start.
  */
 export function smokePacked({ stages = [1, 2], build: doBuild = true, keep = false, log = () => {} } = {}) {
-  const dirs = workspacePackages();
   const tmp = mkdtempSync(join(tmpdir(), 'shears-smoke-'));
-  const tgz = join(tmp, 'tarballs');
-  const app = project(tmp, 'app');
-  mkdirSync(tgz);
+  const ctx = { tmp, dirs: workspacePackages(), tgz: join(tmp, 'tarballs'), app: project(tmp, 'app'), packed: new Map(), installed: new Set() };
+  mkdirSync(ctx.tgz);
   const report = { dir: tmp, stages: {} };
-  const packed = new Set();
   try {
-    const all = closure(Object.keys(STAGES).filter((k) => Number(k) <= Math.max(...stages)).flatMap((k) => STAGES[k]), dirs);
     if (doBuild) {
+      const all = closure([...upTo(Math.max(...stages)), ...optionalRuntimePeers(ctx.dirs)], ctx.dirs);
       log(`building ${all.join(', ')}`);
       build(all);
     }
-    for (const s of stages) {
-      // Stages build on each other: stage 2 alone still needs stage 1's packages (core is everyone's peer).
-      const names = closure(Object.keys(STAGES).filter((k) => Number(k) <= s).flatMap((k) => STAGES[k]), dirs).filter((n) => !packed.has(n));
-      log(`stage ${s}: packing ${names.join(', ')}`);
-      const t0 = performance.now();
-      const tarballs = names.map((n) => pack(n, tgz, dirs));
-      const packSeconds = (performance.now() - t0) / 1000;
-      for (const n of names) packed.add(n);
-      log(`stage ${s}: npm install (${tarballs.length} tarballs)`);
-      const install = npmInstall(app, tarballs.map((t) => t.file));
-      const stage = { packed: names, packSeconds, tarballProblems: tarballs.flatMap(tarballProblems), install };
-      // Stage 1 once more into another clean folder with --offline: npm's cache (just filled) is all it needs.
-      if (s === 1 && install.ok) stage.offline = npmInstall(project(tmp, 'offline'), tarballs.map((t) => t.file), '--offline');
-      if (install.ok) {
-        log(`stage ${s}: running the pipeline`);
-        stage.run = s === 1 ? consumer(app, 'l1-filter.mjs', [MODEL, join(tmp, 'l1-filter.onnx')]) : consumer(app, 'channel.mjs', [MODEL, CALIB, VAL, join(tmp, 'channel.onnx')]);
-      }
-      report.stages[s] = stage;
-    }
+    for (const s of stages) report.stages[s] = runStage(s, ctx, log);
   } finally {
     if (!keep) rmSync(tmp, { recursive: true, force: true });
   }
@@ -237,6 +271,13 @@ export function problems(report) {
       if (st.install.onnxruntime) out.push('stage 1: onnxruntime-node was installed');
       if (st.install.installScripts.length) out.push(`stage 1: packages with install scripts: ${st.install.installScripts.join(', ')}`);
       if (!st.offline?.ok) out.push(`stage 1: npm install --offline (from the cache alone) failed:\n${st.offline?.log ?? 'not run'}`);
+      const im = st.imports;
+      if (!im?.install.ok) out.push(`stage 1: npm install of the optional-runtime-peer packages failed:\n${im?.install.log ?? 'not run'}`);
+      else {
+        if (im.install.onnxruntime) out.push('stage 1: installing the optional-runtime-peer packages brought onnxruntime-node');
+        if (!im.failures) out.push(`stage 1: the import check failed:\n${im.log}`);
+        for (const [n, e] of Object.entries(im.failures ?? {})) out.push(`stage 1: ${n} does not load without @shears/runtime (an optional peer): ${e}`);
+      }
     }
     if (s === '2' && !st.install.onnxruntime) out.push('stage 2: @shears/runtime installed without onnxruntime-node');
     if (!st.run?.ok) out.push(`stage ${s}: the pipeline failed:\n${st.run?.log ?? 'not run'}`);
@@ -270,6 +311,7 @@ function main(argv) {
       const i = st.install;
       console.log(`stage ${s}: ${st.packed.length} tarballs packed in ${st.packSeconds.toFixed(1)} s; npm install ${i.ok ? 'ok' : 'FAILED'} in ${i.seconds.toFixed(1)} s, node_modules ${(i.bytes / 1e6).toFixed(1)} MB, onnxruntime-node ${i.onnxruntime ? 'present' : 'absent'}`);
       if (st.offline) console.log(`stage ${s}: npm install --offline into another clean folder ${st.offline.ok ? 'ok' : 'FAILED'} in ${st.offline.seconds.toFixed(1)} s`);
+      if (st.imports?.failures) console.log(`stage ${s}: without @shears/runtime, ${st.imports.packages.length - Object.keys(st.imports.failures).length}/${st.imports.packages.length} optional-peer packages load (${(st.imports.install.bytes / 1e6).toFixed(1)} MB installed)`);
       if (st.run?.ok) console.log(`stage ${s}: ${st.run.result.steps.join(' → ')}: MACs ${st.run.result.before} → ${st.run.result.after} (${st.run.result.ratio.toFixed(3)}×) in ${st.run.seconds.toFixed(1)} s${st.run.result.accuracy === undefined ? '' : `, top-1 ${(st.run.result.denseAccuracy * 100).toFixed(1)}% → ${(st.run.result.accuracy * 100).toFixed(1)}%`}`);
     }
   if (opts.keep) console.error(`smoke-packed: kept ${report.dir}`);
