@@ -13,13 +13,14 @@ import {
   type Graph,
   type Model,
   type OpSpec,
+  type PluginContext,
   type Value,
 } from '@shears/core';
 import { z } from 'zod';
 import { passPlugin, type DeployPass, type PassReport } from './pass-kit.js';
 
-const registry = defaultOpRegistry();
-const specOf = (model: Model, n: Node): OpSpec | undefined => registry.lookupNode(n, model);
+/** A node's spec from the run's op table (`ctx.ops`), or the built-in one when a pass is called directly. */
+const specOf = (model: Model, n: Node, ctx?: PluginContext): OpSpec | undefined => (ctx?.ops ?? defaultOpRegistry()).lookupNode(n, model);
 
 /** Domains whose ops only make sense while training; stripped for deployment. */
 export const TRAINING_ONLY_DOMAINS: readonly string[] = ['ai.onnx.preview.training'];
@@ -65,7 +66,7 @@ export const foldBatchNormPass: DeployPass<z.ZodObject<{}>> = {
   description: 'fold BatchNormalization into the preceding Conv, ConvTranspose or Gemm',
   schema: z.object({}).strict(),
   apply(model, _opts, ctx) {
-    const folded = foldBatchNorms(model, ctx?.ops ?? registry).map((f) => `${f.norm} -> ${f.into}`);
+    const folded = foldBatchNorms(model, ctx?.ops ?? defaultOpRegistry()).map((f) => `${f.norm} -> ${f.into}`);
     removeUnusedInitializers(model.graph);
     return { changed: folded.length, folded };
   },
@@ -77,8 +78,8 @@ export const foldConstantsPass: DeployPass<z.ZodObject<{ maxElements: z.ZodDefau
   name: 'fold-constants',
   description: 'fold constant and shape sub-graphs into initializers; Constant nodes become initializers',
   schema: z.object({ maxElements: z.number().int().positive().default(1 << 20) }).strict(),
-  apply(model, opts) {
-    const r = foldConstants(model, { maxElements: opts.maxElements });
+  apply(model, opts, ctx) {
+    const r = foldConstants(model, { maxElements: opts.maxElements, registry: ctx?.ops });
     const g = model.graph;
     let constants = 0;
     for (const n of [...g.nodes]) {
@@ -102,11 +103,11 @@ export const removeDeadPass: DeployPass<z.ZodObject<{}>> = {
   name: 'remove-dead',
   description: 'remove Identity, Dropout (ops the table marks as identity at inference), dead nodes and unused initializers',
   schema: z.object({}).strict(),
-  apply(model) {
+  apply(model, _opts, ctx) {
     const g = model.graph;
     let identities = 0;
     for (const n of [...g.nodes]) {
-      if (!specOf(model, n)?.identity) continue;
+      if (!specOf(model, n, ctx)?.identity) continue;
       const x = n.input(0);
       const y = n.outputs[0]!;
       if (!x || n.outputs.slice(1).some((o) => o.uses().length > 0 || g.outputs.includes(o))) continue;
@@ -250,12 +251,12 @@ export const float16Pass: DeployPass<typeof fp16Schema> = {
   name: 'float16',
   description: 'convert float32 weights and activations to float16 (Cast at the inputs and outputs, or float16 I/O)',
   schema: fp16Schema,
-  apply(model, opts) {
+  apply(model, opts, ctx) {
     const g = model.graph;
     // Inputs that must stay float32 whatever the data type: the op table's scales/roi parameter slots (Resize, Upsample).
     const keep32 = new Set<Value>();
     for (const n of g.nodes) {
-      const spec = specOf(model, n);
+      const spec = specOf(model, n, ctx);
       if (!spec) continue;
       const slots = paramSlotsOf(spec, model.opset(n.domain) ?? 1).slots;
       for (const s of [slots.scales, slots.roi]) if (s && 'input' in s && n.input(s.input)) keep32.add(n.input(s.input)!);
