@@ -12,6 +12,7 @@ import {
   ShearsError,
   type ExporterPlugin,
   type Model,
+  type OpRegistry,
   type PluginContext,
 } from '@shears/core';
 import { readModel, writeModel } from '@shears/onnx';
@@ -78,10 +79,10 @@ export interface DeployReport {
   metadata: Record<string, string>;
 }
 
-function stats(m: Model): ModelCounts {
+function stats(m: Model, registry?: OpRegistry): ModelCounts {
   const nodes = m.graph.nodes.length;
   try {
-    const a = analyzeModel(m);
+    const a = analyzeModel(m, { registry });
     return { params: a.params, nonzeroParams: a.nonzeroParams, macs: a.macs, nodes, ...(a.assumedBatch ? { macsBatch: a.assumedBatch.batch } : {}) };
   } catch {
     // Never a false 0: what needs shapes is unknown, and the report says which inputs lack them.
@@ -98,7 +99,7 @@ function stats(m: Model): ModelCounts {
 export async function prepareDeployModel(input: Model, options: DeployOptions = {}, ctx?: PluginContext): Promise<{ model: Model; report: DeployReport }> {
   const opts: Deploy = parseOptions('onnx-export', deployOptionsSchema, options);
   const model = cloneModel(input);
-  const before = stats(model);
+  const before = stats(model, ctx?.ops);
   const passes: Record<string, PassReport> = {};
   const run = (name: string, on: boolean, fn: () => PassReport) => {
     if (on) passes[name] = fn();
@@ -113,10 +114,10 @@ export async function prepareDeployModel(input: Model, options: DeployOptions = 
   run('remove-dead', p.removeDead, () => mergeReports(passes['remove-dead'], removeDeadPass.apply(model, {}, ctx)));
   const opset = opts.opset !== undefined ? convertOpset(model, opts.opset, ctx?.ops) : undefined;
   if (opts.fp16) passes.float16 = float16Pass.apply(model, { io: opts.fp16Io }, ctx);
-  const after = stats(model);
+  const after = stats(model, ctx?.ops);
   const metadata = await shearsMetadata(input, ctx, before, after, passes, opset, opts);
   for (const [k, v] of Object.entries(metadata)) model.setMetadata(k, v);
-  const issues = validateModel(model);
+  const issues = validateModel(model, ctx?.ops);
   if (issues.length)
     throw new ShearsError('E_GRAPH', `exported model is not valid: ${issues.slice(0, 3).map((i) => `${i.node ? `${i.node}: ` : ''}${i.message}`).join('; ')}`, { node: issues[0]!.node });
   return { model, report: { passes, opset, before, after, metadata } };

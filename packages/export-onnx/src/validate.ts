@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { inferShapes, isKnownOp, type Graph, type Model, type Value } from '@shears/core';
+import { defaultOpRegistry, inferShapes, type Graph, type Model, type OpRegistry, type Value } from '@shears/core';
 import { OPSET_TABLE, irVersionFor } from './opset.js';
 
 export interface ValidationIssue {
@@ -15,15 +15,15 @@ export interface ValidationIssue {
  * at the model's opset, IR version high enough for the opset, and shape
  * inference without rule failures.
  */
-export function validateModel(model: Model): ValidationIssue[] {
+export function validateModel(model: Model, registry?: OpRegistry): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const opset = model.opset('');
   if (opset === undefined) issues.push({ rule: 'opset', message: 'no default-domain opset import' });
   else if (model.irVersion < irVersionFor(opset))
     issues.push({ rule: 'ir-version', message: `IR version ${model.irVersion} is too old for opset ${opset} (needs ${irVersionFor(opset)})` });
-  checkGraph(model, model.graph, new Set(), issues, opset ?? 0);
+  checkGraph(model, model.graph, new Set(), issues, opset ?? 0, registry ?? defaultOpRegistry());
   try {
-    const r = inferShapes(model);
+    const r = inferShapes(model, { registry });
     for (const i of r.issues) issues.push({ rule: 'shape', node: i.node, message: `${i.op}: ${i.message}` });
   } catch (e) {
     issues.push({ rule: 'shape', message: e instanceof Error ? e.message : String(e) });
@@ -31,7 +31,7 @@ export function validateModel(model: Model): ValidationIssue[] {
   return issues;
 }
 
-function checkGraph(model: Model, g: Graph, outer: Set<Value>, issues: ValidationIssue[], opset: number): void {
+function checkGraph(model: Model, g: Graph, outer: Set<Value>, issues: ValidationIssue[], opset: number, registry: OpRegistry): void {
   const defined = new Set<Value>(outer);
   const names = new Set<string>();
   const define = (v: Value, where: string) => {
@@ -46,11 +46,11 @@ function checkGraph(model: Model, g: Graph, outer: Set<Value>, issues: Validatio
     for (const [i, v] of n.inputs.entries())
       if (v && !defined.has(v) && !(v.graph && v.graph !== g))
         issues.push({ rule: 'topological', node: n.label, message: `input ${i} (${v.name}) is used before it is defined` });
-    if (!isKnownOp(n.opType, n.domain) && !fns.has(`${n.domain}::${n.opType}`))
+    if (!registry.isKnown(n.opType, n.domain) && !fns.has(`${n.domain}::${n.opType}`))
       issues.push({ rule: 'op', node: n.label, message: `unknown op ${n.domain ? `${n.domain}::` : ''}${n.opType}` });
     const since = n.domain === '' ? OPSET_TABLE.introduced[n.opType] : undefined;
     if (since !== undefined && opset < since) issues.push({ rule: 'op', node: n.label, message: `${n.opType} needs opset ≥ ${since}, model has ${opset}` });
-    for (const sub of n.subgraphs()) checkGraph(model, sub, defined, issues, opset);
+    for (const sub of n.subgraphs()) checkGraph(model, sub, defined, issues, opset, registry);
     for (const o of n.outputs) if (o.name) define(o, n.label);
   }
   for (const o of g.outputs) if (!defined.has(o)) issues.push({ rule: 'outputs', message: `graph output ${o.name} is not produced` });

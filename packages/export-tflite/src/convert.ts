@@ -1,4 +1,4 @@
-import { applyInputShapes, batchOnlyShapes, cloneModel, dynamicInputs, inputShapeHint, foldBatchNorms, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type Value } from '@shears/core';
+import { applyInputShapes, batchOnlyShapes, cloneModel, dynamicInputs, inputShapeHint, foldBatchNorms, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type OpRegistry, type Value } from '@shears/core';
 import { Converter, tflType, type ConvertOptions, type SparseRecord } from './converter.js';
 import { channelsLast, identity, physicalShape } from './layout.js';
 import { TFLITE_OPS, type CheckContext } from './ops.js';
@@ -8,6 +8,8 @@ import { serialize } from './writer.js';
 export interface TfliteConvertOptions extends ConvertOptions {
   /** Static shapes for dynamic inputs, by input name (TFLite tensors are static here). */
   inputShapes?: Record<string, number[]>;
+  /** The op table (the exporter passes the run's `ctx.ops`; default: the built-in one). */
+  registry?: OpRegistry;
 }
 
 export interface TfliteIO {
@@ -67,10 +69,10 @@ export function convertToTflite(model: Model, opts: TfliteConvertOptions = {}): 
     const list = dyn.map((d) => `${d.name} [${(d.shape ?? ['?']).map((x) => x ?? '?').join(',')}]`).join(', ');
     throw new ShearsError('E_DYNAMIC_SHAPE', `tflite: dynamic input shape ${list}; TFLite tensors need static shapes: give ${dyn.map((d) => inputShapeHint(d.name, d.shape)).join(', ')}`);
   }
-  const folded = foldConstants(m);
-  const batchNormsFolded = foldBatchNorms(m).length;
+  const folded = foldConstants(m, { registry: opts.registry });
+  const batchNormsFolded = foldBatchNorms(m, opts.registry).length;
   const geluFused = fuseGelu(m);
-  const inference = inferShapes(m);
+  const inference = inferShapes(m, { registry: opts.registry });
   const cx = new Converter(m, opts, inference);
   check(m, cx);
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { convertToTflite, type TfliteConversion } from './convert.js';
 import { verifyTflite, type VerifyResult } from './verify.js';
 
-const NAME = 'export-tflite';
+const NAME = 'tflite-export';
 
 const optionsSchema = z
   .object({
@@ -65,7 +65,7 @@ export const exportTflite = definePluginFactory(
       options: { ...opts },
       mutates: false,
       async export(model, ctx) {
-        const conv = convertToTflite(model, opts);
+        const conv = convertToTflite(model, { ...opts, registry: ctx.ops });
         for (const w of conv.warnings) ctx.logger.warn(`${NAME}: ${w}`);
         for (const name of conv.batchOne) ctx.logger.info(`${NAME}: input ${name}: dynamic batch exported as 1 (inputShapes sets another)`);
         let verify: VerifyResult | null = null;

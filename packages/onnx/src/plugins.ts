@@ -32,9 +32,9 @@ export const onnxImport = definePluginFactory(
       kind: 'importer',
       options: { ...opts },
       accepts: (input) => (typeof input === 'string' ? /\.onnx$/i.test(input) : input instanceof Uint8Array),
-      async import(input) {
+      async import(input, ctx) {
         const model = typeof input === 'string' ? await readModel(input) : decodeModel(input);
-        inferShapes(model, { inputShapes: opts.inputShape });
+        inferShapes(model, { inputShapes: opts.inputShape, registry: ctx.ops });
         return model;
       },
     });

@@ -11,6 +11,7 @@ import {
   type Logger,
   type Model,
   type ModelStats,
+  type OpRegistry,
   parseOptions,
   PLANS,
   type PruningPlan,
@@ -64,12 +65,12 @@ const summaryOf = (s: ModelStats) => ({ params: s.params, nonzeroParams: s.nonze
  */
 export function buildReportData(
   after: Model,
-  opts: { before?: Model; plans?: PruningPlan[]; title?: string; model?: string; inputShapes?: Record<string, number[]>; logger?: Logger } = {},
+  opts: { before?: Model; plans?: PruningPlan[]; title?: string; model?: string; inputShapes?: Record<string, number[]>; logger?: Logger; registry?: OpRegistry } = {},
 ): ReportData {
   const log = opts.logger ?? silentLogger;
   const analyze = (m: Model, which: string) => {
     try {
-      return analyzeModel(m, { inputShapes: opts.inputShapes });
+      return analyzeModel(m, { inputShapes: opts.inputShapes, registry: opts.registry });
     } catch (e) {
       log.warn(`report: cannot analyze the ${which} model (${(e as Error).message}); its numbers are left out`);
       return undefined;
@@ -138,6 +139,7 @@ export const htmlReport = definePluginFactory(
           title: opts.title,
           model: inputPath ? basename(inputPath) : undefined,
           inputShapes: opts.inputShapes,
+          registry: ctx.ops,
           logger: ctx.logger,
         });
         const html = renderReport(data);
