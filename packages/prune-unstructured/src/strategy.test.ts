@@ -187,7 +187,7 @@ describe('unstructured strategy', () => {
       ],
     );
     const plan = await planFor(model, { pattern: '2:4', keepFirst: false, keepLast: false });
-    expect(plan.skipped).toEqual([{ target: 'l1', reason: '2:4: input-channel axis 1 has 6 channels, not a multiple of 4' }]);
+    expect(plan.skipped).toEqual([{ target: 'l1', reason: '2:4: input-channel axis 1 has 6 channels, not a multiple of 4', code: 'unsupported' }]);
     applyPlan(model, plan);
     const axes: Record<string, number> = { 'l0.weight': 1, 'l2.weight': 1, 'l5.weight': 1, 'l6.weight': 0, 'l7.weight': 0 };
     expect(masks(plan).map((m) => m.tensor).sort()).toEqual(Object.keys(axes).sort());
@@ -212,7 +212,7 @@ describe('unstructured strategy', () => {
     expect(plan.skipped.map((s) => s.target)).toEqual(['l0', 'l9']);
     plan = await planFor(model, { amount: 0.5, keepFirst: false, keepLast: false, exclude: '^l4$' });
     expect(masks(plan).map((m) => m.layer)).toEqual(['l0', 'l2', 'l6', 'l9']);
-    expect(plan.skipped).toEqual([{ target: 'l4', reason: 'excluded by ^l4$' }]);
+    expect(plan.skipped).toEqual([{ target: 'l4', reason: 'excluded by ^l4$', code: 'excluded' }]);
   });
 
   it('skips integer weights with a warning, and prunes the float ones', async () => {
@@ -229,7 +229,7 @@ describe('unstructured strategy', () => {
     g.outputs.push(mm.outputs[0]!);
     const ctx = context();
     const plan = await planFor(model, { amount: 0.5, keepFirst: false, keepLast: false }, ctx);
-    expect(plan.skipped).toEqual([{ target: 'intmm', reason: 'weight int.weight is int32; only float32 weights are pruned' }]);
+    expect(plan.skipped).toEqual([{ target: 'intmm', reason: 'weight int.weight is int32; only float32 weights are pruned', code: 'unsupported' }]);
     expect(ctx.warnings.some((m) => /intmm.*int32/.test(m))).toBe(true);
     expect(masks(plan)).toHaveLength(2);
     expect(Array.from(g.initializer('int.weight')!.values as Int32Array).every((x) => x === 3)).toBe(true);
