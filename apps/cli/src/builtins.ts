@@ -41,7 +41,7 @@ export const BUILTIN_INDEX: Readonly<Record<string, Entry>> = {
   'onnx-write': { load: onnx, from: 'onnxWrite', kind: 'exporter', description: 'write the model as ONNX (atomically, never over the input)' },
   'onnx-export': { load: exportOnnx, from: 'onnxExport', kind: 'exporter', description: 'deployable ONNX: strip, fold BN and constants, dedupe, opset conversion, fp16, metadata' },
   'tensorrt-export': { load: tensorrt, from: 'tensorrtExport', kind: 'exporter', description: 'TensorRT-ready ONNX with 2:4 sparsity report, trtexec recipe and optional 2:4 enforcement' },
-  'export-tflite': { load: tflite, from: 'exportTflite', kind: 'exporter', description: 'write a .tflite (NHWC, fused activations, optional fp16/sparse), verified in LiteRT.js' },
+  'tflite-export': { load: tflite, from: 'exportTflite', kind: 'exporter', description: 'write a .tflite (NHWC, fused activations, optional fp16/sparse), verified in LiteRT.js' },
   report: { load: report, from: 'htmlReport', kind: 'exporter', description: 'a self-contained HTML report: before/after summary, per-layer sparsity and channels, plans' },
   // Deployment passes (@shears/export-onnx's DEPLOY_PASSES).
   'strip-training': pass('strip-training', 'drop pruning masks, training-info blocks, training-only nodes and training_mode flags'),
@@ -76,6 +76,28 @@ export const BUILTIN_INDEX: Readonly<Record<string, Entry>> = {
   sparsegpt: { load: pruneUnstructured, from: 'sparsegpt', kind: 'criterion', description: 'SparseGPT: OBS layer-wise reconstruction with the input Hessian (needs calibration data; updates weights)' },
 };
 
+/**
+ * Old names of built-ins, still accepted wherever a plugin name goes (recipes,
+ * --strategy, …) with a one-line deprecation warning. Built-ins are named
+ * `<format>-<verb>` (onnx-import, onnx-export, tensorrt-export, tflite-export).
+ */
+export const BUILTIN_ALIASES: Readonly<Record<string, string>> = {
+  'export-tflite': 'tflite-export',
+};
+
+/** A factory listed under an old name: the new one's, marked with the name it stands for. */
+export type AliasFactory = PluginFactory & { aliasOf: string };
+
+export const isAlias = (f: PluginFactory): f is AliasFactory => typeof (f as Partial<AliasFactory>).aliasOf === 'string';
+
+/** The one-line warning for a deprecated name. */
+export const aliasWarning = (alias: string) => `'${alias}' is a deprecated name of the built-in plugin '${BUILTIN_ALIASES[alias]}'; use '${BUILTIN_ALIASES[alias]}' (built-ins are named <format>-<verb>)`;
+
+function aliasFactory(alias: string, target: PluginFactory): AliasFactory {
+  const f = (options?: unknown) => target(options);
+  return Object.assign(f, { pluginName: target.pluginName, kind: target.kind, description: `deprecated alias of ${BUILTIN_ALIASES[alias]}`, aliasOf: BUILTIN_ALIASES[alias]! });
+}
+
 async function factoryOf(name: string, e: Entry): Promise<PluginFactory> {
   const m = await e.load();
   const f = (e.deploy ? (m.DEPLOY_PASSES as Record<string, unknown>)[e.from] : m[e.from]) as PluginFactory | undefined;
@@ -93,18 +115,28 @@ function unloaded(name: string, e: Entry): PluginFactory {
 
 let all: PluginMap | undefined;
 
+export interface LoadBuiltinsOptions {
+  /** Where the deprecation warning for an old name goes (default: stderr, `shears: warning: …`). */
+  warn?: (message: string) => void;
+}
+
 /**
  * The built-in map with the named plugins loaded (their packages imported)
  * and the others as listed placeholders; every name, loaded or not, is a key,
- * so "unknown plugin" errors still list them all. Without names: every
- * package, and `builtins()` answers from then on.
+ * so "unknown plugin" errors still list them all. Old names (BUILTIN_ALIASES)
+ * are keys too, and naming one warns once. Without names: every package, and
+ * `builtins()` answers from then on.
  */
-export async function loadBuiltins(names?: Iterable<string | undefined>): Promise<PluginMap> {
+export async function loadBuiltins(names?: Iterable<string | undefined>, opts: LoadBuiltinsOptions = {}): Promise<PluginMap> {
+  const named = names ? [...names].filter((n): n is string => typeof n === 'string') : undefined;
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`shears: warning: ${m}\n`));
+  for (const alias of new Set(named?.filter((n) => Object.hasOwn(BUILTIN_ALIASES, n)))) warn(aliasWarning(alias));
   if (all) return all;
-  const want = names ? new Set([...names].filter((n): n is string => typeof n === 'string' && n in BUILTIN_INDEX)) : new Set(Object.keys(BUILTIN_INDEX));
+  const want = named ? new Set(named.map((n) => BUILTIN_ALIASES[n] ?? n).filter((n) => n in BUILTIN_INDEX)) : new Set(Object.keys(BUILTIN_INDEX));
   const entries = await Promise.all(Object.entries(BUILTIN_INDEX).map(async ([name, e]) => [name, want.has(name) ? await factoryOf(name, e) : unloaded(name, e)] as const));
   const map: PluginMap = Object.fromEntries(entries);
-  if (!names) all = map;
+  for (const [alias, target] of Object.entries(BUILTIN_ALIASES)) map[alias] = aliasFactory(alias, map[target]!);
+  if (!named) all = map;
   return map;
 }
 

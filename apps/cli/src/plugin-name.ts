@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { closestName, ShearsError, type PluginKind, type PluginMap } from '@shears/core';
+import { isAlias } from './builtins.js';
 
 /** A module path rather than a name (the rule resolvePlugin follows). */
 const isPath = (spec: string) => spec.startsWith('.') || isAbsolute(spec) || /\.[cm]?js$/.test(spec);
@@ -24,7 +25,8 @@ export function pluginExists(spec: string, builtins: PluginMap, baseDir = proces
 
 /** "unknown strategy 'filterr' (did you mean 'filter'?); built-in strategies: …" */
 export function unknownPlugin(spec: string, builtins: PluginMap, kind?: PluginKind): string {
-  const names = Object.keys(builtins).filter((n) => !kind || builtins[n]!.kind === kind);
+  // Deprecated old names still work but are not offered.
+  const names = Object.keys(builtins).filter((n) => !isAlias(builtins[n]!) && (!kind || builtins[n]!.kind === kind));
   const near = closestName(spec, names);
   const what = kind ?? 'plugin';
   return `unknown ${what} '${spec}'${near ? ` (did you mean '${near}'?)` : ''}: not a built-in ${what}${names.length ? ` (${names.join(', ')})` : ''}, nor a module file or installed package`;

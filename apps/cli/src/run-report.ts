@@ -28,7 +28,7 @@ export function runReportData(
   const sens = r.state.get(SENSITIVITY);
   // Each curve starts from the unpruned baseline at amount 0.
   if (sens) data.sensitivity = sens.curves.map((c) => ({ layer: c.layer, points: c.points.some((p) => p.amount === 0) ? c.points : [{ amount: 0, accuracy: sens.baseline }, ...c.points] }));
-  const tfl = detailsOf(r, 'export-tflite');
+  const tfl = detailsOf(r, 'tflite-export');
   const trt = detailsOf(r, 'tensorrt-export');
   if (tfl || trt) {
     data.exports = {};

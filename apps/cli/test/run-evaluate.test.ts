@@ -38,7 +38,7 @@ steps:
     with: { amount: 0.25, roundTo: 8 }
   - use: onnx-export
     with: { out: out/slim.onnx }
-  - use: export-tflite
+  - use: tflite-export
     with: { out: out/slim.tflite, inputShapes: { input: [1, 1, 28, 28] } }
 evaluate:
   data: val.npz
@@ -63,7 +63,7 @@ describe.skipIf(!ready)('shears run: evaluate and report', () => {
     expect(j.variants.map((v: { name: string; format: string }) => [v.name, v.format])).toEqual([
       ['input (dense)', 'onnx'],
       ['onnx-export: slim.onnx', 'onnx'],
-      ['export-tflite: slim.tflite', 'tflite'],
+      ['tflite-export: slim.tflite', 'tflite'],
     ]);
     const [dense, slim, tfl] = j.variants;
     // The dense row is what `shears eval` says of the input.

@@ -155,5 +155,22 @@ describe('shears plugins', () => {
     const j = shears(['plugins', '--json'], { cwd: join(dirname(fileURLToPath(import.meta.url)), '..') }).json();
     expect(j.installed).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'shears-plugin-threshold', version: '0.1.0' })]));
     expect(j.plugins).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'onnx-import', kind: 'importer' }), expect.objectContaining({ name: 'onnx-write', kind: 'exporter' })]));
+    // The old name of tflite-export is listed last, as a deprecated alias.
+    expect(j.plugins.find((p: { name: string }) => p.name === 'tflite-export')).toMatchObject({ kind: 'exporter' });
+    expect(j.plugins.at(-1)).toEqual({ name: 'export-tflite', kind: 'exporter', description: 'deprecated alias of tflite-export', deprecated: true, aliasOf: 'tflite-export' });
+    const text = shears(['plugins']).stdout;
+    expect(text).toMatch(/^export-tflite \(deprecated\)\s+exporter\s+deprecated alias of tflite-export$/m);
+  });
+
+  it('a recipe using the old name export-tflite still runs, with one deprecation line', () => {
+    const d = mkdtempSync(join(tmpdir(), 'shears-alias-'));
+    writeFileSync(join(d, 'r.yaml'), `input: ${tiny}\nsteps:\n  - use: export-tflite\n    with: {out: m.tflite, verify: false}\n`);
+    const r = shears(['run', join(d, 'r.yaml'), '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.includes('deprecated'))).toEqual([
+      expect.stringMatching(/'export-tflite' is a deprecated name of the built-in plugin 'tflite-export'; use 'tflite-export'/),
+    ]);
+    expect(r.json().steps.map((s: { plugin: string }) => s.plugin)).toEqual(['onnx-import', 'tflite-export']);
+    expect(readdirSync(d).sort()).toEqual(['m.tflite', 'r.yaml']);
   });
 });

@@ -54,7 +54,7 @@ describe('pnpm demo (reduced: one fine-tuning epoch, on the pure-JS wasm backend
       'finetune',
       'onnx-export',
       'tensorrt-export',
-      'export-tflite',
+      'tflite-export',
     ]);
     for (const f of run.files) expect(existsSync(f), f).toBe(true);
     expect(run.variants.map((v) => v.format)).toEqual(['onnx', 'onnx', 'onnx', 'tflite']);
@@ -86,7 +86,7 @@ describe('pnpm demo (reduced: one fine-tuning epoch, on the pure-JS wasm backend
     expect(trt!.accuracy).toBe(onnx!.accuracy);
     // LiteRT (XNNPACK) vs onnxruntime: float rounding may flip at most a near-tie or two of 2000.
     expect(Math.abs(tflite!.accuracy - onnx!.accuracy)).toBeLessThanOrEqual(2 / 2000);
-    const t = run.steps.find((s) => s.plugin === 'export-tflite')!.details!;
+    const t = run.steps.find((s) => s.plugin === 'tflite-export')!.details!;
     expect(t.maxRelDiff).toBeLessThan(1e-4);
     expect(Object.keys(t.ops)).toContain('CONV_2D');
   });

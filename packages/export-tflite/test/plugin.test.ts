@@ -7,6 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { exportTflite, runTflite, type ExportTfliteDetails } from '../src/index.js';
 
 describe('exportTflite plugin', () => {
+  it('is named tflite-export (<format>-<verb>, like onnx-export and tensorrt-export)', () => {
+    expect(exportTflite.pluginName).toBe('tflite-export');
+    expect(exportTflite({ out: 'm.tflite' }).name).toBe('tflite-export');
+  });
+
   it('passes the plugin conformance kit', async () => {
     await assertConformance({
       factory: exportTflite,

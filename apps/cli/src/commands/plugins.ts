@@ -1,5 +1,5 @@
 import { parse } from '../args.js';
-import { builtins } from '../builtins.js';
+import { builtins, isAlias } from '../builtins.js';
 import { discoverPlugins } from '../discover.js';
 import { table } from '../format.js';
 import { out, printJson, type CliIO } from '../io.js';
@@ -14,10 +14,17 @@ export const pluginsCommand: Command = {
   options: {},
   async run(argv: string[], io: CliIO) {
     parse('plugins', argv, this.options);
-    const list = Object.entries(builtins()).map(([name, f]) => ({ name, kind: f.kind ?? 'unknown', description: f.description ?? '' }));
+    // Old names are listed after the others, marked as deprecated aliases.
+    const entries = Object.entries(builtins());
+    const list = [...entries.filter(([, f]) => !isAlias(f)), ...entries.filter(([, f]) => isAlias(f))].map(([name, f]) => ({
+      name,
+      kind: f.kind ?? 'unknown',
+      description: f.description ?? '',
+      ...(isAlias(f) ? { deprecated: true, aliasOf: f.aliasOf } : {}),
+    }));
     const installed = discoverPlugins();
     if (io.json) return printJson(io, { plugins: list, installed });
-    out(io, table(['name', 'kind', 'description'], list.map((p) => [p.name, p.kind, p.description])));
+    out(io, table(['name', 'kind', 'description'], list.map((p) => [p.deprecated ? `${p.name} (deprecated)` : p.name, p.kind, p.description])));
     if (installed.length) {
       out(io, '\nInstalled plugin packages (keyword "shears-plugin"):');
       out(io, table(['package', 'version', 'description'], installed.map((p) => [p.name, p.version, p.description])));

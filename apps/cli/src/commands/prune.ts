@@ -89,7 +89,7 @@ export const prune: Command = {
     for (const v of model.graph.initializers.values()) if (v.constValue?.dtype === 'float32') void v.constValue.values;
     const before = await withFile(file, () => stats(model));
     // Only the packages of the plugins named here load (not tfjs, LiteRT.js, the other strategies…).
-    const map = await loadBuiltins([strategyName, values.criterion as string | undefined]);
+    const map = await loadBuiltins([strategyName, values.criterion as string | undefined], { warn: logger.warn });
     // A name that is no plugin, or a plugin of the wrong kind, is bad usage (exit 2).
     checkPluginOption('prune', 'strategy', strategyName, 'strategy', map);
     if (values.criterion) checkPluginOption('prune', 'criterion', String(values.criterion), 'criterion', map);
