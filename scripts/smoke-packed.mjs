@@ -92,6 +92,8 @@ function pack(name, dir, dirs) {
   if (!existsSync(file)) throw new Error(`smoke-packed: pnpm pack ${name} wrote no ${file}`);
   const files = run('tar', ['tzf', file]).stdout.split('\n').filter(Boolean);
   const manifest = JSON.parse(run('tar', ['xzf', file, '-O', 'package/package.json']).stdout);
+  const entry = `package/${String(manifest.module ?? manifest.main).replace(/^\.\//, '')}`;
+  if (!files.includes(entry)) throw new Error(`smoke-packed: ${name} is not built (its tarball has no ${entry.slice(8)}): run pnpm build, or drop --no-build`);
   return { name, file, files, manifest };
 }
 
@@ -303,7 +305,13 @@ function main(argv) {
     console.error('smoke-packed: --stage must be 1 or 2');
     process.exit(2);
   }
-  const report = smokePacked({ ...opts, log: (m) => console.error(`smoke-packed: ${m}`) });
+  let report;
+  try {
+    report = smokePacked({ ...opts, log: (m) => console.error(`smoke-packed: ${m}`) });
+  } catch (e) {
+    console.error(e.message);
+    process.exit(1);
+  }
   const failed = problems(report);
   if (opts.json) console.log(JSON.stringify(report, null, 2));
   else
