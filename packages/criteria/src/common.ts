@@ -1,5 +1,5 @@
 // Shared pieces of the criteria: per-slice norms, group aggregation, normalization.
-import { float32Source, mulberry32, type ChannelGroup, type GroupMember, type MemberRole, type ScoreTarget, type Tensor } from '@shears/core';
+import { float32Source, type ChannelGroup, type GroupMember, type MemberRole, type ScoreTarget, type Tensor } from '@shears/core';
 import { z } from 'zod';
 
 export const normalizeSchema = z.enum(['mean', 'max', 'sum', 'none']);
@@ -133,6 +133,3 @@ export function hash(s: string, seed: number): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h;
 }
-
-/** A seeded stream in [0, 1) (core's mulberry32). */
-export const uniform: (seed: number) => () => number = mulberry32;

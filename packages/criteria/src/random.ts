@@ -1,6 +1,6 @@
-import { definePlugin, definePluginFactory, parseOptions, type CriterionPlugin } from '@shears/core';
+import { definePlugin, definePluginFactory, fillUniform, parseOptions, type CriterionPlugin } from '@shears/core';
 import { z } from 'zod';
-import { hash, toGranularity, uniform } from './common.js';
+import { hash, toGranularity } from './common.js';
 
 const schema = z
   .object({
@@ -15,11 +15,7 @@ export type RandomOptions = z.input<typeof schema>;
 export const random = definePluginFactory({ name: 'random', kind: 'criterion', description: 'seeded uniform random scores (a baseline)' }, (options?: RandomOptions): CriterionPlugin => {
   const opts = parseOptions('random', schema, options);
   /** Fill `out` with the stream of (seed, key): the same numbers for the same key, whatever is asked before. */
-  const draw = (key: string, out: Float32Array) => {
-    const next = uniform(hash(key, opts.seed));
-    for (let i = 0; i < out.length; i++) out[i] = next();
-    return out;
-  };
+  const draw = (key: string, out: Float32Array) => fillUniform(out, hash(key, opts.seed));
   return definePlugin({
     name: 'random',
     kind: 'criterion',
