@@ -84,7 +84,7 @@ describe.skipIf(!ready)('shears run: evaluate and report', () => {
   it('prints a before/after table with ratios against the dense input', () => {
     const r = shears(['run', join(d, 'recipe.yaml'), '--report', join(d, 'other.html')]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/model\s+accuracy\s+Δ acc\s+params\s+MACs\s+size\s+latency\s+speed-up\s+runtime/);
+    expect(r.stdout).toMatch(/model\s+accuracy\s+Δ acc\s+params\s+non-zero\s+MACs\s+size\s+latency\s+speed-up\s+runtime/);
     expect(r.stdout).toMatch(/^input \(dense\)\s.*1\.00×\s+onnxruntime b4$/m);
     expect(r.stdout).toContain(`report ${join(d, 'other.html')}`);
     expect(existsSync(join(d, 'other.html'))).toBe(true);

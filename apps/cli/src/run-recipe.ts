@@ -1,0 +1,123 @@
+// One function runs a recipe the same from code as from `shears run`: the
+// steps, calibration data for data-aware steps, evaluation of the input and
+// every model output, and the HTML report.
+import { resolve } from 'node:path';
+import {
+  CALIBRATION,
+  loadRecipe,
+  Pipeline,
+  pipelineFromRecipe,
+  samePath,
+  ShearsError,
+  silentProgress,
+  StateBag,
+  type Logger,
+  type Model,
+  type ModelRuntime,
+  type OpRegistry,
+  type PipelineResult,
+  type Plugin,
+  type ProgressReporter,
+  type Recipe,
+} from '@shears/core';
+import { onnxImport, readModel } from '@shears/onnx';
+import { loadBuiltins } from './builtins.js';
+import { pluginExists, unknownPlugin } from './plugin-name.js';
+import { datasetFor } from './commands/shared.js';
+import type { Variant } from './variants.js';
+
+export interface RunRecipeOptions {
+  /** Plan every strategy step but apply and write nothing (no evaluation, no report). */
+  dryRun?: boolean;
+  /** Write the HTML report here (overrides the recipe's `report:`). */
+  report?: string;
+  logger?: Logger;
+  progress?: ProgressReporter;
+  signal?: AbortSignal;
+  onStep?(index: number, total: number, plugin: Plugin): void;
+  /** The runtime data-aware steps and evaluation use (default: onnxruntime-node through @shears/runtime). */
+  runtime?: ModelRuntime;
+  /** The op table of the run (default: the built-in one, extended by the plugins' `ops`). */
+  registry?: OpRegistry;
+}
+
+export interface RecipeRun {
+  recipe: string;
+  input: string;
+  seconds: number;
+  result: PipelineResult;
+  /** The input and every .onnx/.tflite output measured alike (with `evaluate:`). */
+  variants: Variant[];
+  report?: { path: string; bytes: number };
+}
+
+/**
+ * Run a recipe file: its steps (an onnxImport first when the recipe names no
+ * importer), with `calibration:` opened into the run state, `evaluate:`
+ * measured on the input and every model output, and `report:` written.
+ * Relative paths in the recipe resolve against its folder (the working
+ * directory is that folder while the recipe runs, and restored after).
+ */
+export async function runRecipe(file: string, opts: RunRecipeOptions = {}): Promise<RecipeRun> {
+  const recipe = await loadRecipe(file);
+  if (!recipe.input) throw new ShearsError('E_RECIPE', `${file}: input: the recipe needs an input model`, { file, option: 'input' });
+  const input = recipe.input;
+  const dryRun = opts.dryRun ?? false;
+  const reportPath = opts.report ? resolve(opts.report) : recipe.report ? resolve(recipe.baseDir, recipe.report) : undefined;
+  if (reportPath && [input, file].some((f) => samePath(f, reportPath)))
+    throw new ShearsError('E_IO', `${reportPath}: refusing to write the report over an input file`, { file: reportPath, option: 'report' });
+  const cwd = process.cwd();
+  process.chdir(recipe.baseDir);
+  try {
+    const steps = await recipeSteps(recipe, file);
+    const t0 = performance.now();
+    const data = await openRecipeData(recipe, input, { dryRun, needDense: !!reportPath });
+    const runtime = opts.runtime ?? (await import('@shears/runtime')).createRuntime();
+    const state = new StateBag();
+    if (data.calibration) state.set(CALIBRATION, data.calibration);
+    const result = await steps.run(input, { logger: opts.logger, progress: opts.progress, runtime, registry: opts.registry, dryRun, protect: [file], signal: opts.signal, onStep: opts.onStep, state });
+    const seconds = (performance.now() - t0) / 1000;
+    const variants = data.evaluation && recipe.evaluate ? await measureOutputs(recipe, input, result, data.evaluation, opts) : [];
+    let report: RecipeRun['report'];
+    if (reportPath && !dryRun) {
+      const [{ runReportData }, { writeReport }] = await Promise.all([import('./run-report.js'), import('@shears/report')]);
+      report = writeReport(runReportData(result, { dense: data.dense, title: `Shears run: ${file}`, input, variants, evaluate: recipe.evaluate }), reportPath);
+    }
+    return { recipe: file, input, seconds, result, variants, report };
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+/** The recipe's steps as a pipeline; only the packages of the plugins it names load. */
+async function recipeSteps(recipe: Recipe & { baseDir: string }, file: string): Promise<Pipeline> {
+  const map = await loadBuiltins(recipe.steps.map((st) => st.use));
+  // A step naming no plugin is a recipe error (exit 2), not a plugin failure.
+  for (const [i, st] of recipe.steps.entries())
+    if (!pluginExists(st.use, map, recipe.baseDir)) throw new ShearsError('E_RECIPE', `${file}: steps[${i}].use: ${unknownPlugin(st.use, map)}`, { file, option: `steps[${i}].use`, plugin: st.use });
+  const p = await pipelineFromRecipe(recipe, { builtins: map });
+  // Recipes may leave the importer implicit.
+  return p.plugins[0]?.kind === 'importer' ? p : new Pipeline().use(onnxImport({ inputShape: recipe.inputShape }), ...p.plugins);
+}
+
+/**
+ * The dense model and the datasets the recipe names, opened before any work
+ * so that a bad path fails first. Calibration data is opened on dry runs too
+ * (planning needs it); evaluation data and the dense model only when used.
+ */
+async function openRecipeData(recipe: Recipe, input: string, how: { dryRun: boolean; needDense: boolean }) {
+  let dense: Model | undefined;
+  const model = async () => (dense ??= await readModel(input));
+  const evaluation = recipe.evaluate && !how.dryRun ? await datasetFor(await model(), resolve(recipe.evaluate.data)) : undefined;
+  const calibration = recipe.calibration ? await datasetFor(await model(), recipe.calibration.data) : undefined;
+  if (how.needDense && !how.dryRun) await model();
+  return { dense, evaluation, calibration };
+}
+
+/** Measure the input and every model output alike. */
+async function measureOutputs(recipe: Recipe, input: string, r: PipelineResult, data: Awaited<ReturnType<typeof datasetFor>>, opts: RunRecipeOptions): Promise<Variant[]> {
+  const { measurableFiles, measureVariants, variantName } = await import('./variants.js');
+  const items = [{ name: 'input (dense)', file: input }];
+  for (const s of r.steps) for (const f of measurableFiles((s.files ?? []).map((x) => resolve(x)))) items.push({ name: variantName(s.plugin, f), file: f });
+  return measureVariants(items, data, recipe.evaluate!, { progress: opts.progress ?? silentProgress, signal: opts.signal, tfliteSource: r.model });
+}
