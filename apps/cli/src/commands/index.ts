@@ -1,11 +1,5 @@
 import type { Command } from './types.js';
 
-/** `shears plugins` reads the whole built-in map (`builtins()`): every plugin package loads first. */
-const withBuiltins = async <T>(load: () => Promise<T>): Promise<T> => {
-  await (await import('../builtins.js')).loadBuiltins();
-  return load();
-};
-
 /**
  * Commands load on demand: `shears inspect` should not pay for onnxruntime,
  * image decoders or zod, which only some commands use; `shears prune` loads
@@ -21,7 +15,8 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.js')).runCommand,
   finetune: async () => (await import('./finetune.js')).finetuneCommand,
   export: async () => (await import('./export.js')).exportCommand,
-  plugins: () => withBuiltins(async () => (await import('./plugins.js')).pluginsCommand),
+  // `shears plugins` loads every plugin package when it runs, so `shears --help` stays fast.
+  plugins: async () => (await import('./plugins.js')).pluginsCommand,
   sensitivity: async () => (await import('./sensitivity.js')).sensitivityCommand,
   report: async () => (await import('./report.js')).reportCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,

@@ -1,5 +1,5 @@
 import { parse } from '../args.js';
-import { builtins, isAlias } from '../builtins.js';
+import { isAlias, loadBuiltins } from '../builtins.js';
 import { discoverPlugins } from '../discover.js';
 import { table } from '../format.js';
 import { out, printJson, type CliIO } from '../io.js';
@@ -15,7 +15,8 @@ export const pluginsCommand: Command = {
   async run(argv: string[], io: CliIO) {
     parse('plugins', argv, this.options);
     // Old names are listed after the others, marked as deprecated aliases.
-    const entries = Object.entries(builtins());
+    // Every plugin package loads here, when the listing runs (not when `shears --help` reads this command's summary).
+    const entries = Object.entries(await loadBuiltins());
     const list = [...entries.filter(([, f]) => !isAlias(f)), ...entries.filter(([, f]) => isAlias(f))].map(([name, f]) => ({
       name,
       kind: f.kind ?? 'unknown',
