@@ -19,7 +19,7 @@ export function commandHelp(c: Command): string {
   ].join('\n');
 }
 
-export function mainHelp(commands: Command[], version: string): string {
+export function mainHelp(commands: readonly { name: string; summary: string }[], version: string): string {
   const w = Math.max(...commands.map((c) => c.name.length));
   return [
     `shears ${version} — prune neural networks so they run smaller and faster on edge devices`,

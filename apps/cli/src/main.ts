@@ -1,8 +1,8 @@
-import { isShearsError } from '@shears/core';
+import type { ShearsError } from '@shears/core';
 import { commandHelp, mainHelp } from './help.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import { printJson, type CliIO } from './io.js';
-import { COMMAND_NAMES, loadCommand, loadCommands } from './commands/index.js';
+import { COMMAND_NAMES, COMMAND_SUMMARIES, loadCommand } from './commands/index.js';
 
 declare const __SHEARS_VERSION__: string;
 export const VERSION = typeof __SHEARS_VERSION__ === 'string' ? __SHEARS_VERSION__ : '0.0.0-dev';
@@ -32,7 +32,7 @@ export async function main(argv: string[], streams: MainStreams = { stdout: proc
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const target = name === 'help' && rest[0] ? await loadCommand(rest[0]) : undefined;
-    io.stdout.write(target ? commandHelp(target) : mainHelp(await loadCommands(), VERSION));
+    io.stdout.write(target ? commandHelp(target) : mainHelp(COMMAND_NAMES.map((n) => ({ name: n, summary: COMMAND_SUMMARIES[n]! })), VERSION));
     return EXIT.ok;
   }
   if (name === '--version' || name === '-V') {
@@ -65,4 +65,12 @@ export function reportError(e: unknown, io: CliIO): number {
   else if (!known) io.stderr.write('shears: run with --verbose for the stack trace, and please report this\n');
   if (io.json) printJson(io, { error: known ? e.toJSON() : { code: 'E_INTERNAL', message } });
   return known ? exitCodeFor(e.code) : EXIT.internal;
+}
+
+/**
+ * core's isShearsError by its brand (Symbol.for('shears.error'), shared by
+ * every copy of core), so that `shears --help` never loads @shears/core.
+ */
+function isShearsError(e: unknown): e is ShearsError {
+  return e instanceof Error && (e as unknown as Record<symbol, unknown>)[Symbol.for('shears.error')] === true;
 }

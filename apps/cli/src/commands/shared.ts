@@ -1,6 +1,5 @@
-import type { Model } from '@shears/core';
+import { primaryInput, type Model } from '@shears/core';
 import { checkFits, checkLabels, openDataset, type Dataset } from '@shears/data';
-import { primaryInput } from '@shears/runtime';
 
 /**
  * Open --data/--calib for a model and check that its samples fit the model's

@@ -8,7 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CALIBRATION } from '../data/dataset.js';
 import { ShearsError } from '../errors.js';
+import { Graph } from '../ir/graph.js';
+import { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
+import { Kit } from '../shape/test-kit.js';
 import { defaultOpRegistry } from '../ops/registry.js';
 import type { OpSpec } from '../ops/types.js';
 import type { ModelRuntime, PluginContext } from '../plugin/context.js';
@@ -69,6 +72,24 @@ describe('declared mutation is enforced by the pipeline', () => {
   it('an exporter that edits the model it writes fails', async () => {
     const bad = definePlugin({ name: 'bad-export', kind: 'exporter', async export(model) { addInit(model); return { files: [] }; } });
     await expect(pipeline(bad).run(tinyModel())).rejects.toThrow(/bad-export changed its input model, but an exporter must not edit the model it writes/);
+  });
+});
+
+describe('mutation checks on models with subgraphs', () => {
+  it('an If branch is part of the snapshot: an untouched model passes, an edited branch is caught', async () => {
+    const k = new Kit();
+    const x = k.input('x', ['N', 4]);
+    const branch = (op: string) => {
+      const g = new Graph(op);
+      g.outputs.push(g.appendNode(new Node({ opType: op, inputs: [x], outputs: [`${op}_out`] })).outputs[0]!);
+      return g;
+    };
+    const then = branch('Relu');
+    k.one('If', [k.input('c', [], 'bool')], { then_branch: { type: 'graph', value: then }, else_branch: { type: 'graph', value: branch('Neg') } });
+    const reader = definePlugin({ name: 'reader', kind: 'pass', mutates: false, async run(model) { return { model, modified: false }; } });
+    await expect(pipeline(reader).run(k.model)).resolves.toBeDefined();
+    const sneaky = definePlugin({ name: 'sneaky', kind: 'pass', mutates: false, async run(model) { then.nodes[0]!.opType = 'Sigmoid'; return { model, modified: false }; } });
+    await expect(pipeline(sneaky).run(k.model)).rejects.toThrow(/sneaky changed its input model/);
   });
 });
 

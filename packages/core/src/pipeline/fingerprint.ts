@@ -1,3 +1,5 @@
+import type { Attribute } from '../ir/attribute.js';
+import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { Tensor } from '../ir/tensor.js';
 
@@ -51,11 +53,7 @@ export function modelFingerprint(model: Model, opts: FingerprintOptions = {}): s
 function fingerprintParts(model: Model, weights: boolean, tensors: Tensor[]): string {
   const g = model.graph;
   const parts: string[] = [];
-  parts.push(`in:${g.inputs.map((v) => v.name).join(',')}`, `out:${g.outputs.map((v) => v.name).join(',')}`);
-  for (const n of g.nodes) {
-    const attrs = [...n.attributes.values()].map((a) => `${a.name}=${a.type === 'tensor' ? (weights ? hashBytes(a.value.rawBytes()) : a.value.dims.join('x')) : JSON.stringify(a.value)}`);
-    parts.push(`${n.domain}:${n.opType}(${n.inputs.map((v) => v?.name ?? '').join(',')})->${n.outputs.map((v) => v.name).join(',')}[${attrs.join(';')}]`);
-  }
+  graphParts(g, weights, tensors, parts);
   for (const [name, v] of g.initializers) {
     const t = v.constValue!;
     tensors.push(t);
@@ -63,4 +61,43 @@ function fingerprintParts(model: Model, weights: boolean, tensors: Tensor[]): st
     parts.push(`init:${name}:${t.dtype}:${t.dims.join('x')}:${content}`);
   }
   return parts.join('\n');
+}
+
+/** Inputs, outputs and nodes of a graph, subgraphs (If/Loop bodies) included. */
+function graphParts(g: Graph, weights: boolean, tensors: Tensor[], parts: string[]): void {
+  parts.push(`in:${g.inputs.map((v) => v.name).join(',')}`, `out:${g.outputs.map((v) => v.name).join(',')}`);
+  for (const n of g.nodes) {
+    const attrs = [...n.attributes.values()].map((a) => `${a.name}=${attributeText(a, weights, tensors, parts)}`);
+    parts.push(`${n.domain}:${n.opType}(${n.inputs.map((v) => v?.name ?? '').join(',')})->${n.outputs.map((v) => v.name).join(',')}[${attrs.join(';')}]`);
+  }
+}
+
+function attributeText(a: Attribute, weights: boolean, tensors: Tensor[], parts: string[]): string {
+  const tensor = (t: Tensor) => {
+    tensors.push(t);
+    return weights && t.dtype !== 'string' ? String(hashBytes(t.rawBytes())) : t.dims.join('x');
+  };
+  const sub = (g: Graph) => {
+    parts.push(`{${g.name}`);
+    graphParts(g, weights, tensors, parts);
+    for (const v of g.initializers.values()) if (v.constValue) tensor(v.constValue);
+    parts.push('}');
+    return `graph ${g.name}`;
+  };
+  switch (a.type) {
+    case 'tensor':
+      return tensor(a.value);
+    case 'tensors':
+      return a.value.map(tensor).join(',');
+    case 'graph':
+      return sub(a.value);
+    case 'graphs':
+      return a.value.map(sub).join(',');
+    case 'sparse_tensor':
+      return `${tensor(a.value.values)}/${tensor(a.value.indices)}`;
+    case 'sparse_tensors':
+      return a.value.map((t) => `${tensor(t.values)}/${tensor(t.indices)}`).join(',');
+    default:
+      return JSON.stringify(a.value);
+  }
 }
