@@ -81,7 +81,8 @@ const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
   try {
     const { unstructuredPruning } = await dist('packages/prune-unstructured');
     pruned = (await pipeline(unstructuredPruning({ amount: 0.8 })).run(await readModel(r50))).model;
-  } catch {
+  } catch (e) {
+    log(`(80% unstructured rows skipped: ${String(e?.message ?? e).split('\n')[0]})`);
     pruned = undefined;
   }
   if (pruned) {

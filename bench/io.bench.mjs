@@ -15,7 +15,8 @@ if (!model) {
   console.log('io.bench: no resnet50 fixture (run `node scripts/fixtures.mjs`); skipped');
   process.exit(0);
 }
-const { readModelSync, writeModelSync } = await import('@shears/onnx').catch(() => import(join(root, 'packages/onnx/dist/index.js')));
+// This tree's build (not whatever '@shears/onnx' resolves to), so a copy of the script in another worktree measures that tree.
+const { readModelSync, writeModelSync } = await import(join(root, 'packages/onnx/dist/index.js'));
 const { analyzeModel } = await import(join(root, 'packages/core/dist/index.js'));
 const bin = join(root, 'apps/cli/dist/bin.js');
 const size = statSync(model).size;

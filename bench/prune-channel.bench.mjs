@@ -32,7 +32,11 @@ const positions = Number(opt('positions', 4));
 const json = args.includes('--json');
 const log = (...a) => !json && console.log(...a);
 const dist = (pkg) => import(pathToFileURL(join(root, pkg, 'dist/index.js')).href);
-const [core, onnx, data, channel] = await Promise.all(['packages/core', 'packages/onnx', 'packages/data', 'packages/prune-channel'].map(dist));
+const [core, onnx, data, channel, runtime] = await Promise.all(['packages/core', 'packages/onnx', 'packages/data', 'packages/prune-channel', 'packages/runtime'].map(dist));
+// The v0.2 contract: the op table and the runtime come through the context
+// (ctx.ops, ctx.runtime). Trees before it ignore both fields, so the same
+// script measures either.
+const contractCtx = () => ({ ops: core.defaultOpRegistry(), runtime: runtime.createRuntime() });
 
 const file = process.env.SHEARS_BENCH_MODEL ?? fixture('resnet18-dynbatch') ?? fixture('resnet18');
 if (!file) {
@@ -61,10 +65,11 @@ for (let i = 0; i < runs; i++) {
       return { tick() {}, done() { (phases[key] ??= []).push(performance.now() - t0); } };
     },
   };
+  const ctx = { logger: core.silentLogger, progress, signal: new AbortController().signal, state, outputs: new core.RunStager(), dryRun: true, ...contractCtx() };
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  plan = await channel.channelPruning(opts).plan(model, { logger: core.silentLogger, progress, signal: new AbortController().signal, state, outputs: new core.RunStager(), dryRun: true });
+  plan = await channel.channelPruning(opts).plan(model, ctx);
   times.push(performance.now() - t0);
   const c1 = process.cpuUsage(c0);
   cpuMs.push((c1.user + c1.system) / 1000);
@@ -75,7 +80,9 @@ const applyT0 = performance.now();
 const pruned = core.cloneModel(model);
 core.applyPlan(pruned, plan);
 const applyMs = performance.now() - applyT0;
-const layers = plan.options.layers;
+// Results are in plan.details since v0.2 (plan.options before).
+const details = plan.details ?? plan.options;
+const layers = details.layers;
 const rows = layers.reduce((a, l) => Math.max(a, l.rows), 0);
 const result = {
   machine: machine(),
@@ -90,7 +97,7 @@ const result = {
   applyMs,
   peakRssMB: peak / 2 ** 20,
   rowsPerLayer: rows,
-  channelsRemoved: plan.options.estimate.channels,
+  channelsRemoved: details.estimate.channels,
   layers: layers.length,
   meanErrorBefore: layers.reduce((a, l) => a + l.errorBefore, 0) / layers.length,
   meanErrorAfter: layers.reduce((a, l) => a + l.errorAfter, 0) / layers.length,

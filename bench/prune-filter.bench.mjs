@@ -36,7 +36,8 @@ const { filterPruning } = filter;
 const ctx = () => {
   const state = new StateBag();
   state.set(CURRENT_CRITERION, criteria.l1());
-  return { logger: silentLogger, progress: silentProgress, signal: new AbortController().signal, state, outputs: new RunStager(), dryRun: true };
+  // ops: the run's op table (ctx.ops, the v0.2 contract; older trees ignore it).
+  return { logger: silentLogger, progress: silentProgress, signal: new AbortController().signal, state, outputs: new RunStager(), dryRun: true, ops: core.defaultOpRegistry() };
 };
 const log = (...a) => !json && console.log(...a);
 const result = { machine: machine() };

@@ -42,7 +42,10 @@ const ctx = () => ({
   state: new core.StateBag(),
   outputs: new core.RunStager(),
   dryRun: false,
+  ops: core.defaultOpRegistry(), // ctx.ops (the v0.2 contract; older trees ignore it)
 });
+// Pruned count of a mask action: maskCount since v0.2 (bitset or index list), the prune list before.
+const maskCount = (a) => (core.maskCount ? core.maskCount(a) : a.prune.length);
 // Every conv and linear weight, as torch's global_unstructured is given below.
 const OPTIONS = { amount: 0.5, scope: 'global', keepFirst: false, keepLast: false };
 
@@ -69,7 +72,7 @@ console.log(`model: ${r50} (${mb(size)})\n`);
     if (i === 0) {
       const masks = p.actions.filter((a) => a.type === 'mask');
       const total = masks.reduce((a, m) => a + model.graph.initializer(m.tensor).size, 0);
-      const pruned = masks.reduce((a, m) => a + m.prune.length, 0);
+      const pruned = masks.reduce((a, m) => a + maskCount(m), 0);
       check = `${masks.length} layers, ${pruned} of ${total} weights pruned (requested ${Math.round(0.5 * total)})`;
       continue; // warm-up
     }
@@ -158,6 +161,7 @@ const core = await import(${JSON.stringify(dist('packages/core/dist/index.js'))}
 const { readModel } = await import(${JSON.stringify(dist('packages/onnx/dist/index.js'))});
 const { openDataset } = await import(${JSON.stringify(dist('packages/data/dist/index.js'))});
 const pu = await import(${JSON.stringify(dist('packages/prune-unstructured/dist/index.js'))});
+const runtime = await import(${JSON.stringify(dist('packages/runtime/dist/index.js'))});
 const model = await readModel(${JSON.stringify(r18)});
 const state = new core.StateBag();
 state.set(core.CALIBRATION, await openDataset('random:128', { inputShape: [1, 3, 224, 224] }));
@@ -165,7 +169,8 @@ const crit = pu.sparsegpt();
 state.set(core.CURRENT_CRITERION, crit);
 const marks = [];
 const logger = { ...core.silentLogger, info: (m) => marks.push([performance.now(), m]) };
-const ctx = { logger, progress: core.silentProgress, signal: new AbortController().signal, state, outputs: new core.RunStager(), dryRun: false };
+// ctx.ops and ctx.runtime: the v0.2 contract (sparsegpt reaches onnxruntime through ctx.runtime); older trees ignore them.
+const ctx = { logger, progress: core.silentProgress, signal: new AbortController().signal, state, outputs: new core.RunStager(), dryRun: false, ops: core.defaultOpRegistry(), runtime: runtime.createRuntime() };
 const c0 = process.cpuUsage();
 const t0 = performance.now();
 const plan = await pu.unstructuredPruning({ amount: 0.5 }).plan(model, ctx);
@@ -174,7 +179,7 @@ const c = process.cpuUsage(c0);
 core.applyPlan(model, plan);
 const peak = Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 const masks = plan.actions.filter((a) => a.type === 'mask');
-console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, cpu: (c.user + c.system) / 1e6, peak, layers: masks.length, pruned: masks.reduce((a, m) => a + m.prune.length, 0) }));
+console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, cpu: (c.user + c.system) / 1e6, peak, layers: masks.length, pruned: masks.reduce((a, m) => a + (core.maskCount ? core.maskCount(m) : m.prune.length), 0) }));
 `;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) console.log(`\nsparsegpt: failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
