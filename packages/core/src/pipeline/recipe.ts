@@ -50,6 +50,8 @@ async function makeSchema() {
         .optional(),
       /** Write the HTML report of the run here (`shears run`; --report overrides). */
       report: z.string().min(1).optional(),
+      /** Run the normalize pass right after import (default true; `--no-normalize` on `shears run`). */
+      normalize: z.boolean().optional(),
     })
     .strict();
 }

@@ -42,4 +42,13 @@ describe('resolvePlugin', () => {
     expect(r.model.getMetadata('x')).toBe('v');
     await expect(pipelineFromRecipe({ steps: [{ use: 'meta' }, { use: 'nope' }] }, { builtins })).rejects.toThrow(/^steps\[1\] \(nope\): unknown plugin/);
   });
+
+  it('runs normalize right after import unless the recipe says normalize: false', async () => {
+    const importer = definePlugin({ name: 'imp', kind: 'importer', async import() { return tinyModel(); } });
+    const map: PluginMap = { ...builtins, imp: () => importer };
+    const names = async (r: Parameters<typeof pipelineFromRecipe>[0]) => (await pipelineFromRecipe(r, { builtins: map })).plugins.map((x) => x.name);
+    expect(await names({ steps: [{ use: 'imp' }, { use: 'meta' }] })).toEqual(['imp', 'normalize', 'meta']);
+    expect(await names({ steps: [{ use: 'meta' }] })).toEqual(['normalize', 'meta']);
+    expect(await names({ steps: [{ use: 'imp' }, { use: 'meta' }], normalize: false })).toEqual(['imp', 'meta']);
+  });
 });

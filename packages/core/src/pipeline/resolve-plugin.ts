@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { ShearsError, isShearsError } from '../errors.js';
 import { pluginProblem } from '../plugin/define.js';
 import type { Plugin, PluginFactory } from '../plugin/types.js';
+import { normalize } from '../transform/normalize.js';
 import { Pipeline } from './pipeline.js';
 import type { Recipe } from './recipe.js';
 
@@ -79,5 +80,18 @@ export async function pipelineFromRecipe(recipe: Recipe & { baseDir?: string }, 
       throw e;
     }
   }
-  return p;
+  return recipe.normalize === false ? p : withNormalize(p);
+}
+
+/**
+ * The pipeline with the normalize pass right after its leading importers (or
+ * first, when an importer is added in front later), so strategies see
+ * Constant-held and reshaped weights as initializers.
+ */
+export function withNormalize(p: Pipeline): Pipeline {
+  const plugins = p.plugins;
+  if (plugins.some((x) => x.kind === 'pass' && x.name === 'normalize')) return p;
+  const at = plugins.findIndex((x) => x.kind !== 'importer');
+  const i = at < 0 ? plugins.length : at;
+  return new Pipeline().use(...plugins.slice(0, i), normalize(), ...plugins.slice(i));
 }
