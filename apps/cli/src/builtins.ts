@@ -12,6 +12,7 @@ import type { PluginFactory, PluginKind, PluginMap } from '@shears/core';
  */
 type Module = Record<string, unknown>;
 
+const core = () => import('@shears/core') as Promise<Module>;
 const onnx = () => import('@shears/onnx') as Promise<Module>;
 const exportOnnx = () => import('@shears/export-onnx') as Promise<Module>;
 const tensorrt = () => import('@shears/export-tensorrt') as Promise<Module>;
@@ -43,6 +44,8 @@ export const BUILTIN_INDEX: Readonly<Record<string, Entry>> = {
   'tensorrt-export': { load: tensorrt, from: 'tensorrtExport', kind: 'exporter', description: 'TensorRT-ready ONNX with 2:4 sparsity report, trtexec recipe and optional 2:4 enforcement' },
   'tflite-export': { load: tflite, from: 'exportTflite', kind: 'exporter', description: 'write a .tflite (NHWC, fused activations, optional fp16/sparse), verified in LiteRT.js' },
   report: { load: report, from: 'htmlReport', kind: 'exporter', description: 'a self-contained HTML report: before/after summary, per-layer sparsity and channels, plans' },
+  // Runs right after import in prune, run, sensitivity and export unless --no-normalize (or a recipe's normalize: false).
+  normalize: { load: core, from: 'normalize', kind: 'pass', description: 'Constant nodes become initializers; constant-only weight subgraphs (Reshape, Transpose, Cast, elementwise…) fold into initializers' },
   // Deployment passes (@shears/export-onnx's DEPLOY_PASSES).
   'strip-training': pass('strip-training', 'drop pruning masks, training-info blocks, training-only nodes and training_mode flags'),
   'fold-batchnorm': pass('fold-batchnorm', 'fold BatchNormalization into the preceding Conv, ConvTranspose or Gemm'),

@@ -1,10 +1,18 @@
-import { checkKnownOps, inferShapes, isShearsError, ShearsError, type Model } from '@shears/core';
+import { checkKnownOps, inferShapes, isShearsError, normalizeModel, ShearsError, type Logger, type Model } from '@shears/core';
 import { readModel } from '@shears/onnx';
 
 export interface LoadOptions {
   inputShapes?: Record<string, number[]>;
   /** Refuse ops and domains the IR does not know (default true). */
   checkOps?: boolean;
+  /**
+   * Run the normalize pass (Constant nodes and constant-only weight subgraphs
+   * become initializers) before shape inference: the commands that prune do,
+   * unless --no-normalize; convert and inspect never do (they stay lossless).
+   */
+  normalize?: boolean;
+  /** Where normalize says what it changed (info level). */
+  logger?: Logger;
 }
 
 /**
@@ -16,10 +24,20 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<M
   return withFile(file, async () => {
     const model = await readModel(file);
     if (opts.checkOps !== false) checkKnownOps(model);
+    if (opts.normalize) logNormalize(normalizeModel(model), opts.logger);
     inferShapes(model, { inputShapes: bindInputShapes(model, opts.inputShapes) });
     return model;
   });
 }
+
+function logNormalize(r: ReturnType<typeof normalizeModel>, logger: Logger | undefined): void {
+  if (!logger || r.constants + r.foldedNodes === 0) return;
+  const eg = r.examples.subgraphs.length ? ` (e.g. ${r.examples.subgraphs.slice(0, 3).join(', ')})` : '';
+  logger.info(`normalize: ${r.constants} Constant node(s) became initializers; ${r.subgraphs} weight subgraph(s) folded${eg}`);
+}
+
+/** `--no-normalize` for the commands that normalize after import. */
+export const NO_NORMALIZE_HELP: [string, string] = ['--no-normalize', 'do not run the normalize pass after import (Constant nodes and constant-only weight subgraphs to initializers)'];
 
 /** Prefix ShearsErrors that do not name a file with `file: `. */
 export async function withFile<T>(file: string, fn: () => Promise<T> | T): Promise<T> {

@@ -39,6 +39,8 @@ export interface RunRecipeOptions {
   runtime?: ModelRuntime;
   /** The op table of the run (default: the built-in one, extended by the plugins' `ops`). */
   registry?: OpRegistry;
+  /** Run the normalize pass right after import (default: the recipe's `normalize:`, else true). */
+  normalize?: boolean;
 }
 
 export interface RecipeRun {
@@ -69,7 +71,7 @@ export async function runRecipe(file: string, opts: RunRecipeOptions = {}): Prom
   const cwd = process.cwd();
   process.chdir(recipe.baseDir);
   try {
-    const steps = await recipeSteps(recipe, file);
+    const steps = await recipeSteps(opts.normalize === undefined ? recipe : { ...recipe, normalize: opts.normalize }, file);
     const t0 = performance.now();
     const data = await openRecipeData(recipe, input, { dryRun, needDense: !!reportPath });
     const runtime = opts.runtime ?? (await import('@shears/runtime')).createRuntime();

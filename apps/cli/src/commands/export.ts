@@ -4,7 +4,7 @@ import type { ModelCounts } from '@shears/export-onnx';
 import { needOne, numberOption, parse, parseInputShapes, type Parsed } from '../args.js';
 import { si } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
-import { loadModel } from '../load.js';
+import { loadModel, NO_NORMALIZE_HELP } from '../load.js';
 import type { Command } from './types.js';
 
 /** What one format needs from the command line. */
@@ -120,6 +120,7 @@ export const exportCommand: Command = {
     ['--grouped-conv <split|native>', 'tflite: grouped convs as SPLIT+CONV_2D+CONCATENATION (default) or one grouped CONV_2D'],
     ['--no-verify', 'tflite: skip running the file in LiteRT.js against onnxruntime'],
     ['--input-shape <name:AxBxC>', 'fix dynamic input dims (repeatable)'],
+    NO_NORMALIZE_HELP,
   ],
   examples: [
     'shears export model.onnx --format onnx -o deploy.onnx --opset 13',
@@ -138,6 +139,7 @@ export const exportCommand: Command = {
     'grouped-conv': { type: 'string' },
     'no-verify': { type: 'boolean' },
     'input-shape': { type: 'string', multiple: true },
+    'no-normalize': { type: 'boolean' },
   },
   async run(argv: string[], io: CliIO) {
     const { values, positionals } = parse('export', argv, this.options);
@@ -149,7 +151,7 @@ export const exportCommand: Command = {
     if (!output) throw new ShearsError('E_OPTION', 'export: option -o/--output is required', { option: 'output' });
     const inputShapes = parseInputShapes(values['input-shape'] as string[] | undefined);
     const t0 = performance.now();
-    const model: Model = await loadModel(file, { inputShapes, checkOps: format.checkOps ?? true });
+    const model: Model = await loadModel(file, { inputShapes, checkOps: format.checkOps ?? true, normalize: !values['no-normalize'], logger: createLogger(io) });
     // loadModel already fixed the --input-shape dims on the model.
     const exporter = await format.exporter({ file, output, values });
     const state = new StateBag();

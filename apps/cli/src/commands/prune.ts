@@ -7,7 +7,7 @@ import { loadBuiltins } from '../builtins.js';
 import { checkPluginKind, checkPluginOption } from '../plugin-name.js';
 import { pct, si } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
-import { loadModel, withFile } from '../load.js';
+import { loadModel, NO_NORMALIZE_HELP, withFile } from '../load.js';
 import type { ModelRuntime } from '@shears/core';
 import { stats } from './stats.js';
 import type { Command } from './types.js';
@@ -46,6 +46,7 @@ export const prune: Command = {
     ['--report <file.html>', 'also write an HTML report: before/after, per-layer sparsity and channels, the plan'],
     ['--dry-run', 'plan only; write nothing but --plan'],
     ['--input-shape <name:AxBxC>', 'static size for a dynamic input'],
+    NO_NORMALIZE_HELP,
   ],
   examples: [
     'shears prune resnet50.onnx -o sparse.onnx --strategy unstructured --amount 0.5 --scope global',
@@ -69,6 +70,7 @@ export const prune: Command = {
     'sparse-format': { type: 'boolean' },
     'input-shape': { type: 'string', multiple: true },
     report: { type: 'string' },
+    'no-normalize': { type: 'boolean' },
   },
   async run(argv: string[], io: CliIO) {
     const { values, positionals } = parse('prune', argv, this.options);
@@ -83,7 +85,7 @@ export const prune: Command = {
     const options = strategyOptions(values, strategyName);
     const t0 = performance.now();
     const logger = createLogger(io);
-    const model = await loadModel(file, { inputShapes: parseInputShapes(values['input-shape'] as string[] | undefined) });
+    const model = await loadModel(file, { inputShapes: parseInputShapes(values['input-shape'] as string[] | undefined), normalize: !values['no-normalize'], logger });
     // The strategy reads every weight anyway: load (align) them now, so the
     // non-zero count runs over float32 arrays, not over misaligned bytes.
     for (const v of model.graph.initializers.values()) if (v.constValue?.dtype === 'float32') void v.constValue.values;

@@ -12,9 +12,10 @@ export const runCommand: Command = {
   help: [
     ['--report <file.html>', "write the run's HTML report here (overrides the recipe's report:)"],
     ['--dry-run', 'plan every strategy step but apply and write nothing'],
+    ['--no-normalize', "do not run the normalize pass after import (as the recipe's normalize: false)"],
   ],
   examples: ['shears run examples/demo/recipe.yaml', 'shears run recipe.json --report run.html --json'],
-  options: { 'dry-run': { type: 'boolean' }, report: { type: 'string' } },
+  options: { 'dry-run': { type: 'boolean' }, report: { type: 'string' }, 'no-normalize': { type: 'boolean' } },
   async run(argv: string[], io: CliIO) {
     const { values, positionals } = parse('run', argv, this.options);
     const file = needOne('run', positionals, 'recipe file');
@@ -23,6 +24,7 @@ export const runCommand: Command = {
     const onStep = io.json ? undefined : (i: number, n: number, pl: { name: string; kind: string }) => logger.info(dim(io, `step ${i + 1}/${n}: ${pl.name} (${pl.kind})`));
     const run = await runRecipe(file, {
       dryRun: Boolean(values['dry-run']),
+      ...(values['no-normalize'] ? { normalize: false } : {}),
       report: values.report ? String(values.report) : undefined,
       logger,
       progress: createProgress(io),

@@ -5,8 +5,8 @@ import { buildReportData, renderReport } from '@shears/report';
 import { proposeAmount, scanSensitivity, type SensitivityResult, type SensitivityStrategy } from '@shears/sensitivity';
 import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
 import { pct } from '../format.js';
-import { createProgress, out, printJson, type CliIO } from '../io.js';
-import { loadModel } from '../load.js';
+import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
+import { loadModel, NO_NORMALIZE_HELP } from '../load.js';
 import { datasetFor } from './shared.js';
 import type { Command } from './types.js';
 
@@ -68,6 +68,7 @@ export const sensitivityCommand: Command = {
     ['-o, --output <file>', 'write the proposed {layer: amount} table as JSON, for prune --amount-table (atomically)'],
     ['--report <file>', 'write an HTML report with the sensitivity curves (atomically)'],
     ['--input-shape <name:AxBxC>', 'static size for a dynamic input'],
+    NO_NORMALIZE_HELP,
   ],
   examples: [
     'shears sensitivity model.onnx --data val.npz -o table.json',
@@ -89,6 +90,7 @@ export const sensitivityCommand: Command = {
     output: { type: 'string', short: 'o' },
     report: { type: 'string' },
     'input-shape': { type: 'string', multiple: true },
+    'no-normalize': { type: 'boolean' },
   },
   async run(argv: string[], io: CliIO) {
     const { values, positionals } = parse(NAME, argv, this.options);
@@ -119,7 +121,7 @@ export const sensitivityCommand: Command = {
     const reportTmp = reportPath ? stager.stage(reportPath) : undefined;
     try {
       const inputShapes = parseInputShapes(values['input-shape'] as string[] | undefined);
-      const model = await loadModel(file, { inputShapes });
+      const model = await loadModel(file, { inputShapes, normalize: !values['no-normalize'], logger: createLogger(io) });
       const data = await datasetFor(model, values.data as string);
       let task: ReturnType<ReturnType<typeof createProgress>['start']> | undefined;
       const r = await scanSensitivity({
