@@ -75,8 +75,8 @@ describe('shears finetune', () => {
     expect(r.stderr).not.toMatch(/warning|error/i);
     expect(r.status).toBe(0);
     const steps = r.json().steps;
-    expect(steps.map((s: { plugin: string }) => s.plugin)).toEqual(['onnx-import', 'teacher-snapshot', 'finetune', 'onnx-write']);
-    expect(steps[2].details.teacher).toBe('ort');
+    expect(steps.map((s: { plugin: string }) => s.plugin)).toEqual(['onnx-import', 'normalize', 'teacher-snapshot', 'finetune', 'onnx-write']);
+    expect(steps[3].details.teacher).toBe('ort');
     expect(existsSync(out)).toBe(true);
   });
 });

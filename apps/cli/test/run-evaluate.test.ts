@@ -88,7 +88,7 @@ describe.skipIf(!ready)('shears run: evaluate and report', () => {
     expect(r.stdout).toMatch(/^input \(dense\)\s.*1\.00×\s+onnxruntime b4$/m);
     expect(r.stdout).toContain(`report ${join(d, 'other.html')}`);
     expect(existsSync(join(d, 'other.html'))).toBe(true);
-    expect(r.stderr).toContain('step 1/4: onnx-import (importer)');
+    expect(r.stderr).toContain('step 1/5: onnx-import (importer)');
   });
 
   it('fails before any work on missing evaluation data, naming the file', async () => {
@@ -140,6 +140,7 @@ evaluate:
     const j = r.json();
     expect(j.steps.map((s: { plugin: string; modified: boolean }) => [s.plugin, s.modified])).toEqual([
       ['onnx-import', true],
+      ['normalize', false],
       ['channel', false],
       ['onnx-export', false],
     ]);

@@ -109,7 +109,7 @@ describe('shears run', () => {
     const r = shears(['run', join(d, 'r.yaml'), '--json'], { cwd: d });
     expect(r.stderr).toBe('');
     const j = r.json();
-    expect(j.steps.map((s: { plugin: string }) => s.plugin)).toEqual(['onnx-import', 'threshold', 'onnx-write']);
+    expect(j.steps.map((s: { plugin: string }) => s.plugin)).toEqual(['onnx-import', 'normalize', 'threshold', 'onnx-write']);
     expect(j.files).toEqual([join(d, 'out.onnx')]);
   });
 
@@ -170,7 +170,7 @@ describe('shears plugins', () => {
     expect(r.stderr.split('\n').filter((l) => l.includes('deprecated'))).toEqual([
       expect.stringMatching(/'export-tflite' is a deprecated name of the built-in plugin 'tflite-export'; use 'tflite-export'/),
     ]);
-    expect(r.json().steps.map((s: { plugin: string }) => s.plugin)).toEqual(['onnx-import', 'tflite-export']);
+    expect(r.json().steps.map((s: { plugin: string }) => s.plugin)).toEqual(['onnx-import', 'normalize', 'tflite-export']);
     expect(readdirSync(d).sort()).toEqual(['m.tflite', 'r.yaml']);
   });
 });
