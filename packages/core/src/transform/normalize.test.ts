@@ -5,6 +5,7 @@ import type { Value } from '../ir/value.js';
 import { defaultOpRegistry } from '../ops/registry.js';
 import type { OpSpec } from '../ops/types.js';
 import { pipeline } from '../pipeline/index.js';
+import { assertConformance } from '../testing/conformance.js';
 import { floatAttr, Kit } from '../shape/test-kit.js';
 import { normalize, normalizeModel } from './normalize.js';
 
@@ -194,6 +195,17 @@ describe('normalize: the pass plugin', () => {
     const r = await pipeline(teacher, normalize()).run(k.model);
     expect(r.steps[1]!.details).toMatchObject({ foldedNodes: 1 });
     expect([...y.producer!.input(1)!.constValue!.floats()]).toEqual([-1, -2, -3]);
+  });
+
+  it('passes the conformance kit (shape, options, declared mutation) on a model with Constant nodes', async () => {
+    const model = () => {
+      const k = new Kit(13);
+      const x = k.input('x', [1, 4]);
+      const w = constant(k, 'W', Tensor.fromFloat32('', [4, 4], seq(16)));
+      k.output(k.one('MatMul', [x, k.one('Transpose', [w])]));
+      return k.model;
+    };
+    await assertConformance({ factory: normalize, badOptions: [{ maxElements: 1 }], model });
   });
 
   it('refuses options', () => {
