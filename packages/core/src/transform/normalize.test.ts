@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Graph } from '../ir/graph.js';
 import { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
@@ -45,6 +46,25 @@ describe('normalize: Constant nodes become initializers', () => {
     expect([...wi.constValue!.floats()]).toEqual(seq(12));
     expect(k.graph.initializer('half')!.dims).toEqual([]);
     expect(z.producer!.input(1)!.name).toBe('half');
+  });
+
+  it('rewires reads from inside If branches too, and leaves the If (it has subgraphs) unfolded', () => {
+    const k = new Kit(13);
+    const c = constant(k, 'bias', Tensor.fromFloat32('', [2], [1, 2]));
+    const branch = (op: string) => {
+      const g = new Graph(op);
+      const n = g.appendNode(new Node({ opType: op, inputs: [c], outputs: [`${op}_out`] }));
+      g.outputs.push(n.outputs[0]!);
+      return g;
+    };
+    const thenG = branch('Relu');
+    const y = k.one('If', [k.input('cond', [], 'bool')], { then_branch: { type: 'graph', value: thenG }, else_branch: { type: 'graph', value: branch('Neg') } });
+    k.output(y);
+    expect(normalizeModel(k.model).constants).toBe(1);
+    const init = k.graph.initializers.get('bias')!;
+    expect(thenG.nodes[0]!.input(0)).toBe(init);
+    expect(init.uses().length).toBe(2);
+    expect(k.graph.nodes.map((n) => n.opType)).toEqual(['If']);
   });
 
   it('leaves a Constant that is a graph output alone', () => {
