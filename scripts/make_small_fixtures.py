@@ -307,6 +307,99 @@ def make_hand_models(out):
     write(out.path("not-onnx.onnx"), b"This is not an ONNX model, just a text file.\n")
 
 
+def make_explicit_empty(out):
+    """explicit-empty.onnx: every optional string or scalar field the graph has
+    is spelled out with its default value ("" or 0), as old PyTorch exports
+    (UltraFace) do with node names. proto2 keeps such fields on the wire, so a
+    lossless reader must write them back. Own seed: the other models' streams
+    are untouched."""
+    import numpy as np
+    from onnx import TensorProto as TP, helper as h
+
+    rng = np.random.default_rng(15)
+    vi = h.make_tensor_value_info
+
+    def empty_node(n, default_domain=True):
+        n.name = ""
+        n.doc_string = ""
+        if default_domain:
+            n.domain = ""
+        for a in n.attribute:
+            a.doc_string = ""
+        return n
+
+    def tensor(name, arr, dtype=TP.FLOAT):
+        t = h.make_tensor(name, dtype, arr.shape, arr.tobytes(), raw=True)
+        t.doc_string = ""
+        t.data_location = TP.DEFAULT  # what onnx.load_external_data leaves behind
+        return t
+
+    def empty_info(v):
+        v.doc_string = ""
+        return v
+
+    w = (rng.standard_normal((3, 2, 3, 3)) * 0.5).astype(np.float32)
+    b = (rng.standard_normal(3) * 0.1).astype(np.float32)
+    k = rng.standard_normal((1, 3, 1, 1)).astype(np.float32)
+    w2 = rng.standard_normal((4, 3)).astype(np.float32)
+    b2 = (rng.standard_normal(4) * 0.1).astype(np.float32)
+    cond = np.array(True)
+
+    # A local function whose attribute refers to the caller's: y = LeakyRelu(x, alpha=@alpha).
+    leaky = h.make_node("LeakyRelu", ["x"], ["y"])
+    leaky.attribute.append(h.AttributeProto(name="alpha", ref_attr_name="alpha", type=h.AttributeProto.FLOAT))
+    fn = h.make_function("local.empty", "Leaky", ["x"], ["y"], [empty_node(leaky)],
+                         opset_imports=[h.make_opsetid("", OPSET)], attributes=["alpha"])
+    fn.doc_string = ""
+
+    konst = h.make_node("Constant", [], ["k"], value=tensor("k", k))
+    konst.attribute[0].t.name = ""  # explicitly empty tensor name
+    then_g = h.make_graph([empty_node(h.make_node("Identity", ["act"], ["t_out"]))], "then_branch", [],
+                          [empty_info(vi("t_out", TP.FLOAT, [1, 4]))])
+    else_g = h.make_graph([empty_node(h.make_node("Neg", ["act"], ["e_out"]))], "else_branch", [],
+                          [empty_info(vi("e_out", TP.FLOAT, [1, 4]))])
+    for sg in (then_g, else_g):
+        sg.doc_string = ""
+    nodes = [
+        h.make_node("Conv", ["input", "W", "B"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                    strides=[1, 1], dilations=[1, 1], group=1),
+        h.make_node("Relu", ["c"], ["r"]),
+        konst,
+        h.make_node("Mul", ["r", "k"], ["m"]),
+        h.make_node("ReduceMean", ["m"], ["p"], axes=[2, 3], keepdims=0),  # an explicit int 0
+        h.make_node("Gemm", ["p", "W2", "B2"], ["g"], transA=0, transB=1, alpha=1.0, beta=1.0),
+        h.make_node("If", ["cond"], ["output"], then_branch=then_g, else_branch=else_g),
+    ]
+    nodes = [empty_node(n) for n in nodes]
+    call = empty_node(h.make_node("Leaky", ["g"], ["act"], domain="local.empty", alpha=0.1), default_domain=False)
+    nodes.insert(6, call)
+    g = h.make_graph(
+        nodes, "explicit_empty", [empty_info(vi("input", TP.FLOAT, [1, 2, 5, 5]))],
+        [empty_info(vi("output", TP.FLOAT, [1, 4]))],
+        initializer=[tensor("W", w), tensor("B", b), tensor("W2", w2), tensor("B2", b2), tensor("cond", cond, TP.BOOL)],
+        value_info=[empty_info(vi("r", TP.FLOAT, [1, 3, 5, 5]))])
+    g.doc_string = ""
+    m = hand_model(g, functions=[fn], extra_opsets=[("local.empty", 1)])
+    m.producer_name = ""
+    m.producer_version = ""
+    m.domain = ""
+    m.model_version = 0
+    m.doc_string = ""
+    h.set_model_props(m, {"empty": ""})
+
+    x = rng.standard_normal((1, 2, 5, 5)).astype(np.float32)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    c = np.zeros((1, 3, 5, 5), np.float32)
+    for i in range(5):
+        for j in range(5):
+            c[0, :, i, j] = np.tensordot(w, xp[0, :, i:i + 3, j:j + 3], axes=([1, 2, 3], [0, 1, 2]))
+    c += b.reshape(1, 3, 1, 1)
+    p = (np.maximum(c, 0) * k).mean(axis=(2, 3))
+    y = p @ w2.T + b2
+    y = np.where(y >= 0, y, np.float32(0.1) * y)
+    out.model("explicit-empty", m, x, y.astype(np.float32))
+
+
 # -------------------------------------------------------------------- verify
 
 def verify(outdir):
@@ -337,6 +430,7 @@ def main(argv):
     out = Out(outdir)
     make_torch_models(out)
     make_hand_models(out)
+    make_explicit_empty(out)
     out.entries.sort(key=lambda e: e["name"])
     out.manifest()
 

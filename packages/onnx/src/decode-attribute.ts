@@ -4,7 +4,7 @@ import { decodeType } from './decode-type.js';
 import { DecodeError, quote } from './errors.js';
 import { int64Exact, int64ToNumber } from './int64.js';
 import { checkUnknowns, has, type onnx, type TensorMsg } from './proto.js';
-import { rawStrings, unknownFields } from './side-tables.js';
+import { markPresent, PRESENT, rawStrings, unknownFields } from './side-tables.js';
 
 /** What attribute decoding needs from the graph decoder (subgraphs recurse through it). */
 export interface AttributeContext extends TensorContext {
@@ -108,6 +108,14 @@ function placeholder(type: AttributeValue['type']): AttributeValue {
   }
 }
 
+/** Spelled-out defaults of an attribute's type and ref_attr_name (see PRESENT). */
+function attributePresence(a: onnx.AttributeProto): number {
+  let bits = a.ref_attr_name === '' && has(a, 'ref_attr_name') ? PRESENT.refAttrName : 0;
+  if (!has(a, 'type')) bits |= PRESENT.noType;
+  else if (a.type === 0) bits |= PRESENT.undefinedType;
+  return bits;
+}
+
 export function decodeAttribute(a: onnx.AttributeProto, ctx: AttributeContext): Attribute {
   const name = a.name ?? '';
   const unknowns = checkUnknowns(a, 'AttributeProto');
@@ -179,5 +187,6 @@ export function decodeAttribute(a: onnx.AttributeProto, ctx: AttributeContext): 
   const attr = { name, ...value, ...extras } as Attribute;
   if (raw) rawStrings.set(attr, raw);
   if (unknowns) unknownFields.set(attr, unknowns);
+  markPresent(attr, attributePresence(a));
   return attr;
 }

@@ -4,7 +4,7 @@ import { decodeTensor, metadataOf, type TensorContext } from './decode-tensor.js
 import { decodeType } from './decode-type.js';
 import { DecodeError, parseError, quote } from './errors.js';
 import { checkUnknowns, has, type onnx, type TensorMsg } from './proto.js';
-import { explicitEmptyDomain, orphanValueInfos, outputInfos, rawTypes, unknownFields, valueInfoOrder } from './side-tables.js';
+import { markPresent, orphanValueInfos, outputInfos, PRESENT, rawTypes, unknownFields, valueInfoOrder } from './side-tables.js';
 
 /**
  * Names visible in a graph: its own values, then the enclosing graphs' (a
@@ -53,6 +53,14 @@ export function applyValueInfo(v: Value, vi: onnx.IValueInfoProto): void {
   if (vi.metadata_props?.length) v.metadataProps = metadataOf(vi.metadata_props);
 }
 
+/** Which of a node's name and domain the file spelled out as the default (see PRESENT). */
+function nodePresence(n: onnx.INodeProto): number {
+  let bits = n.name === '' && has(n, 'name') ? PRESENT.name : 0;
+  if (n.domain === '' && has(n, 'domain')) bits |= PRESENT.domain;
+  else if (n.domain === 'ai.onnx') bits |= PRESENT.aiOnnxDomain;
+  return bits;
+}
+
 function hasInfo(v: Value): boolean {
   return v.type !== undefined || v.docString !== undefined || v.metadataProps !== undefined || rawTypes.has(v);
 }
@@ -96,7 +104,7 @@ export class GraphDecoder {
           ...(n.metadata_props?.length ? { metadataProps: metadataOf(n.metadata_props) } : {}),
         });
         if (unknowns) unknownFields.set(node, unknowns);
-        if (n.domain === '' && has(n, 'domain')) explicitEmptyDomain.add(node);
+        markPresent(node, nodePresence(n));
         g.appendNode(node);
       } catch (e) {
         if (e instanceof DecodeError) throw parseError(this.ctx.file, `node ${quote(label)}: ${e.message}`, label);
@@ -138,6 +146,7 @@ export class GraphDecoder {
   graph(m: onnx.IGraphProto, scope: Scope): Graph {
     const file = this.ctx.file;
     const g = new Graph(m.name ?? '');
+    if (m.name === '' && has(m, 'name')) markPresent(g, PRESENT.name);
     const unknowns = checkUnknowns(m as onnx.GraphProto, 'GraphProto');
     if (unknowns) unknownFields.set(g, unknowns);
     if (has(m, 'doc_string')) g.docString = m.doc_string ?? undefined;

@@ -5,7 +5,7 @@ import { metadataOf } from './decode-tensor.js';
 import { asParseError, DecodeError, parseError } from './errors.js';
 import { int64ToNumber } from './int64.js';
 import { checkUnknowns, decodeModelProto, has, plainBytes, type onnx } from './proto.js';
-import { explicitDefaultDomain, unknownFields } from './side-tables.js';
+import { markPresent, PRESENT, unknownFields } from './side-tables.js';
 import { scanFields } from './wire.js';
 
 export interface DecodeOptions {
@@ -23,14 +23,18 @@ export interface DecodeOptions {
   ownsBytes?: boolean;
 }
 
-function opsets(list: onnx.IOperatorSetIdProto[] | null | undefined, owner: () => object): Map<string, number> {
+function opsets(list: onnx.IOperatorSetIdProto[] | null | undefined): Map<string, number> {
   const out = new Map<string, number>();
   for (const o of list ?? []) {
     checkUnknowns(o as onnx.OperatorSetIdProto, 'OperatorSetIdProto');
     out.set(o.domain ?? '', int64ToNumber(o.version ?? 0));
-    if (o.domain === '' && has(o, 'domain')) explicitDefaultDomain.add(owner());
   }
   return out;
+}
+
+/** PRESENT.defaultOpsetDomain when an opset_import spells out domain "" (onnx.helper does, PyTorch does not). */
+function opsetPresence(list: onnx.IOperatorSetIdProto[] | null | undefined): number {
+  return list?.some((o) => o.domain === '' && has(o, 'domain')) ? PRESENT.defaultOpsetDomain : 0;
 }
 
 function decodeFunction(f: onnx.FunctionProto, graphs: GraphDecoder): ModelFunction {
@@ -49,20 +53,19 @@ function decodeFunction(f: onnx.FunctionProto, graphs: GraphDecoder): ModelFunct
   graphs.valueInfos(body, f.value_info ?? [], scope);
   const actx = { ...graphs.ctx, subgraph: (g: onnx.IGraphProto) => graphs.graph(g, new Scope(scope)) };
   const attributeDefaults: Attribute[] = (f.attribute_proto ?? []).map((a) => graphs.wrap(() => decodeAttribute(a as onnx.AttributeProto, actx)));
-  const fnRef = {};
   const fn: ModelFunction = {
     name: f.name ?? '',
     domain: f.domain ?? '',
     ...(has(f, 'overload') ? { overload: f.overload } : {}),
     attributes: [...(f.attribute ?? [])],
     attributeDefaults,
-    opsetImports: opsets(f.opset_import, () => fnRef),
+    opsetImports: opsets(f.opset_import),
     body,
     ...(has(f, 'doc_string') ? { docString: f.doc_string } : {}),
     ...(f.metadata_props?.length ? { metadataProps: metadataOf(f.metadata_props) } : {}),
   };
   if (unknowns) unknownFields.set(fn, unknowns);
-  if (explicitDefaultDomain.has(fnRef)) explicitDefaultDomain.add(fn);
+  markPresent(fn, opsetPresence(f.opset_import) | (f.domain === '' && has(f, 'domain') ? PRESENT.domain : 0));
   return fn;
 }
 
@@ -72,8 +75,9 @@ function convert(bytes: Uint8Array, m: onnx.ModelProto, file: string, baseDir: s
   const external: Tensor[] = [];
   const graphs = new GraphDecoder({ file, baseDir, external, ...(owned ? { owned: bytes.buffer } : {}) });
   const model = new Model();
-  model.opsetImports = opsets(m.opset_import, () => model);
+  model.opsetImports = opsets(m.opset_import);
   model.irVersion = has(m, 'ir_version') ? int64ToNumber(m.ir_version) : 0;
+  markPresent(model, opsetPresence(m.opset_import) | (model.irVersion === 0 && has(m, 'ir_version') ? PRESENT.irVersion : 0));
   if (has(m, 'producer_name')) model.producerName = m.producer_name;
   if (has(m, 'producer_version')) model.producerVersion = m.producer_version;
   if (has(m, 'domain')) model.domain = m.domain;

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DecodeError, quote } from './errors.js';
 import { readExternalData } from './external-data.js';
 import { checkUnknowns, has, type onnx, type TensorMsg } from './proto.js';
-import { explicitEmptyName, rawSources, unknownFields } from './side-tables.js';
+import { markPresent, PRESENT, rawSources, unknownFields } from './side-tables.js';
 import { varintSize } from './wire.js';
 
 export interface TensorContext {
@@ -171,7 +171,7 @@ export function decodeTensor(m: TensorMsg, ctx: TensorContext): Tensor {
   const unknowns = checkUnknowns(m, 'TensorProto');
   const keep = (t: Tensor): Tensor => {
     if (unknowns) unknownFields.set(t, unknowns);
-    if (name === '' && has(m, 'name')) explicitEmptyName.add(t);
+    if (name === '' || m.data_location === 0) markPresent(t, (name === '' && has(m, 'name') ? PRESENT.name : 0) | (m.data_location === 0 ? PRESENT.dataLocation : 0));
     return t;
   };
 

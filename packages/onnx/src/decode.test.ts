@@ -332,6 +332,89 @@ describe('decodeModel: graphs', () => {
   });
 });
 
+describe('decodeModel: fields spelled out with their default value (proto2 presence)', () => {
+  // Every optional scalar, string and bytes field the IR keeps, each present with "" / 0.
+  const empty = { name: '', doc_string: '' };
+  const fn: onnx.IFunctionProto = {
+    name: 'F',
+    domain: '',
+    overload: '',
+    doc_string: '',
+    input: ['a'],
+    output: ['b'],
+    node: [{ ...empty, op_type: 'Relu', domain: '', overload: '', input: ['a'], output: ['b'] }],
+    opset_import: [{ domain: '', version: 17 }],
+  };
+  const explicitModel = (): Uint8Array =>
+    protoBytes({
+      ir_version: 0,
+      producer_name: '',
+      producer_version: '',
+      domain: '',
+      model_version: 0,
+      doc_string: '',
+      metadata_props: [{ key: '', value: '' }],
+      opset_import: [{ domain: '', version: 17 }],
+      functions: [fn],
+      graph: {
+        ...empty,
+        input: [{ ...vi('x', 1, [0, '']), doc_string: '', type: { denotation: '', tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 0, denotation: '' }, { dim_param: '' }] } } } }],
+        initializer: [{ name: 'z', dims: [0], data_type: 1, raw_data: new Uint8Array(0), doc_string: '', data_location: 0 }],
+        node: [
+          { ...empty, op_type: 'Relu', domain: '', input: ['x'], output: ['r'] },
+          { name: '', op_type: 'Relu', domain: 'ai.onnx', input: ['r'], output: ['r2'] },
+          {
+            ...empty,
+            op_type: 'Custom',
+            domain: 'x.y',
+            input: ['r2', 'z'],
+            output: ['y'],
+            attribute: [
+              { name: 'i', type: 2, i: 0, doc_string: '' },
+              { name: 'f', type: 1, f: 0 },
+              { name: 's', type: 3, s: new Uint8Array(0) },
+              { name: 'ref', type: 2, i: 5, ref_attr_name: '' },
+              { name: 'undef', type: 0, i: 7 },
+              { name: 'untyped', f: 0.5 },
+              { name: 't', type: 4, t: { name: '', dims: [1], data_type: 1, float_data: [1], doc_string: '', data_location: 0 } },
+              { name: 'g', type: 5, g: { ...empty, node: [{ ...empty, op_type: 'Identity', domain: '', input: ['x'], output: ['o'] }], output: [{ name: 'o' }] } },
+            ],
+          },
+        ],
+        output: [{ ...vi('y'), doc_string: '' }],
+        value_info: [{ ...vi('r'), doc_string: '' }],
+      },
+    });
+
+  it('writes each one back (decode -> encode is byte-identical)', () => {
+    const bytes = explicitModel();
+    const m = decodeModel(bytes);
+    expect(Buffer.from(encodeModel(m))).toEqual(Buffer.from(bytes));
+    // The IR still sees plain defaults.
+    expect([m.irVersion, m.graph.name, m.graph.nodes[0]!.name, m.graph.nodes[1]!.domain, m.functions[0]!.domain]).toEqual([0, '', '', '', '']);
+    const custom = m.graph.nodes[2]!;
+    expect(custom.attr('ref')).toEqual({ name: 'ref', type: 'int', value: 5 });
+    expect(custom.attr('undef')).toEqual({ name: 'undef', type: 'int', value: 7 });
+    expect(custom.attr('untyped')).toEqual({ name: 'untyped', type: 'float', value: 0.5 });
+    expect(custom.attrTensor('t')!.name).toBe('');
+  });
+
+  it('writes absent fields as absent, and new or edited objects the usual way', () => {
+    const m = decodeModel(explicitModel());
+    const bare = decodeModel(model({ name: 'g', input: [vi('x')], node: [{ op_type: 'Relu', input: ['x'], output: ['y'] }], output: [vi('y')] }));
+    const size = encodeModel(bare).length;
+    // A node built anew has no record: its empty name and domain stay absent.
+    const [relu] = bare.graph.nodes;
+    relu!.name = 'named';
+    expect(encodeModel(bare).length).toBe(size + 7);
+    // Renaming a node that had name "" writes the new name.
+    const first = m.graph.nodes[0]!;
+    first.name = 'n';
+    expect(decodeModel(encodeModel(m)).graph.nodes[0]!.name).toBe('n');
+    expect(encodeModel(m).length).toBe(explicitModel().length + 1);
+  });
+});
+
 describe('decodeModel: sparse initializers, annotations, metadata everywhere', () => {
   it('round trips them byte for byte', () => {
     const bytes = model({

@@ -5,7 +5,7 @@ import { encodeSparse, encodeTensor, metadataParts, unknownParts, type EncodeCon
 import { encodeType } from './encode-type.js';
 import { int64Halves } from './int64.js';
 import { onnx } from './proto.js';
-import { explicitDefaultDomain, explicitEmptyDomain, orphanValueInfos, outputInfos, rawStrings, rawTypes, unknownFields, valueInfoOrder } from './side-tables.js';
+import { explicitDefaults, isPresent, orphanValueInfos, outputInfos, PRESENT, rawStrings, rawTypes, unknownFields, valueInfoOrder } from './side-tables.js';
 import { WIRE_VARINT } from './wire.js';
 
 const utf8 = new TextEncoder();
@@ -40,6 +40,11 @@ function valueInfoParts(c: Chunks, field: number, g: Graph): void {
   for (const n of g.nodes) for (const o of n.outputs) emit(o);
   for (const v of g.initializers.values()) emit(v);
   for (const vi of orphanValueInfos.get(g) ?? []) c.bytes(field, onnx.ValueInfoProto.encode(vi).finish());
+}
+
+/** opset_import entries; the default domain's spells out domain "" only when the file did. */
+export function opsetParts(c: Chunks, field: number, opsets: ReadonlyMap<string, number>, explicitDefault: boolean): void {
+  for (const [domain, version] of opsets) c.bytes(field, onnx.OperatorSetIdProto.encode(domain === '' && !explicitDefault ? { version } : { domain, version }).finish());
 }
 
 function stringBytes(a: Attribute, s: string, i: number): Uint8Array {
@@ -96,10 +101,14 @@ export class GraphEncoder {
       if (a.type === 'type_proto') c.bytes(14, onnx.TypeProto.encode(encodeType(a.value)).finish());
       if (a.type === 'type_protos') for (const t of a.value) c.bytes(15, onnx.TypeProto.encode(encodeType(t)).finish());
     }
-    c.key(20, WIRE_VARINT).varint(ATTRIBUTE_CODES[a.type]);
+    const present = explicitDefaults.get(a) ?? 0;
+    if (!(present & PRESENT.noType)) c.key(20, WIRE_VARINT).varint(present & PRESENT.undefinedType ? 0 : ATTRIBUTE_CODES[a.type]);
     if (a.refAttrName) c.string(21, a.refAttrName);
-    else if (a.type === 'sparse_tensor') c.message(22, encodeSparse(a.value, this.ctx));
-    else if (a.type === 'sparse_tensors') for (const s of a.value) c.message(23, encodeSparse(s, this.ctx));
+    else {
+      if (present & PRESENT.refAttrName) c.string(21, '');
+      if (a.type === 'sparse_tensor') c.message(22, encodeSparse(a.value, this.ctx));
+      else if (a.type === 'sparse_tensors') for (const s of a.value) c.message(23, encodeSparse(s, this.ctx));
+    }
     unknownParts(c, a);
     return c;
   }
@@ -108,11 +117,13 @@ export class GraphEncoder {
     const c = new Chunks();
     for (const v of n.inputs) c.string(1, v ? v.name : '');
     for (const o of n.outputs) c.string(2, o.name);
-    if (n.name !== '') c.string(3, n.name);
+    if (n.name !== '' || isPresent(n, PRESENT.name)) c.string(3, n.name);
     c.string(4, n.opType);
     for (const a of n.attributes.values()) c.message(5, this.attribute(a));
     if (n.docString !== undefined) c.string(6, n.docString);
-    if (n.domain !== '' || explicitEmptyDomain.has(n)) c.string(7, n.domain);
+    if (n.domain !== '') c.string(7, n.domain);
+    else if (isPresent(n, PRESENT.domain)) c.string(7, '');
+    else if (isPresent(n, PRESENT.aiOnnxDomain)) c.string(7, 'ai.onnx');
     if (n.overload !== undefined) c.string(8, n.overload);
     metadataParts(c, 9, n.metadataProps);
     unknownParts(c, n);
@@ -122,7 +133,7 @@ export class GraphEncoder {
   graph(g: Graph): Chunks {
     const c = new Chunks();
     for (const n of g.nodes) c.message(1, this.node(n));
-    if (g.name !== '') c.string(2, g.name);
+    if (g.name !== '' || isPresent(g, PRESENT.name)) c.string(2, g.name);
     for (const [name, v] of g.initializers) c.message(5, encodeTensor(v.constValue!, this.ctx, this.ctx.external, name));
     if (g.docString !== undefined) c.string(10, g.docString);
     for (const v of g.inputs) c.bytes(11, valueInfo(v));
@@ -148,8 +159,8 @@ export class GraphEncoder {
     for (const a of f.attributes) c.string(6, a);
     for (const n of f.body.nodes) c.message(7, this.node(n));
     if (f.docString !== undefined) c.string(8, f.docString);
-    for (const [domain, version] of f.opsetImports) c.bytes(9, onnx.OperatorSetIdProto.encode(domain === '' && !explicitDefaultDomain.has(f) ? { version } : { domain, version }).finish());
-    if (f.domain !== '') c.string(10, f.domain);
+    opsetParts(c, 9, f.opsetImports, isPresent(f, PRESENT.defaultOpsetDomain));
+    if (f.domain !== '' || isPresent(f, PRESENT.domain)) c.string(10, f.domain);
     for (const a of f.attributeDefaults) c.message(11, this.attribute(a));
     valueInfoParts(c, 12, f.body);
     if (f.overload !== undefined) c.string(13, f.overload);

@@ -1,10 +1,9 @@
 import { isShearsError, ShearsError, type Model } from '@shears/core';
 import { Chunks, joinParts, type Part } from './chunks.js';
-import { GraphEncoder } from './encode-graph.js';
+import { GraphEncoder, opsetParts } from './encode-graph.js';
 import { metadataParts, unknownParts, type ExternalTarget } from './encode-tensor.js';
 import { int64Halves } from './int64.js';
-import { onnx } from './proto.js';
-import { explicitDefaultDomain, sourcePaths } from './side-tables.js';
+import { isPresent, PRESENT, sourcePaths } from './side-tables.js';
 
 /** protobuf cannot parse messages of 2 GiB or more. */
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;
@@ -13,14 +12,14 @@ export const PROTOBUF_LIMIT = 2 ** 31 - 1;
 export function encodeModelParts(model: Model, external?: ExternalTarget): { parts: Part[]; size: number } {
   const enc = new GraphEncoder({ file: sourcePaths.get(model) ?? '<memory>', external });
   const c = new Chunks();
-  if (model.irVersion !== 0) c.int64(1, ...int64Halves(model.irVersion));
+  if (model.irVersion !== 0 || isPresent(model, PRESENT.irVersion)) c.int64(1, ...int64Halves(model.irVersion));
   if (model.producerName !== undefined) c.string(2, model.producerName);
   if (model.producerVersion !== undefined) c.string(3, model.producerVersion);
   if (model.domain !== undefined) c.string(4, model.domain);
   if (model.modelVersion !== undefined) c.int64(5, ...int64Halves(model.modelVersion));
   if (model.docString !== undefined) c.string(6, model.docString);
   c.message(7, enc.graph(model.graph));
-  for (const [domain, version] of model.opsetImports) c.bytes(8, onnx.OperatorSetIdProto.encode(domain === '' && !explicitDefaultDomain.has(model) ? { version } : { domain, version }).finish());
+  opsetParts(c, 8, model.opsetImports, isPresent(model, PRESENT.defaultOpsetDomain));
   metadataParts(c, 14, model.metadataProps);
   for (const t of model.trainingInfo) c.bytes(20, t);
   for (const f of model.functions) c.message(25, enc.function(f));

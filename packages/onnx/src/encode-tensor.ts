@@ -5,7 +5,7 @@ import { quote } from './errors.js';
 import { readExternalData } from './external-data.js';
 import { int64Halves } from './int64.js';
 import { onnx } from './proto.js';
-import { explicitEmptyName, rawSources, unknownFields } from './side-tables.js';
+import { isPresent, PRESENT, rawSources, unknownFields } from './side-tables.js';
 import { putVarint64, varint64Size, WIRE_LEN, WIRE_VARINT } from './wire.js';
 
 export interface ExternalTarget {
@@ -137,7 +137,7 @@ export function encodeTensor(t: Tensor, ctx: EncodeContext, external?: ExternalT
     if (strings.length !== t.size) throw new ShearsError('E_GRAPH', `tensor ${quote(t.name)}: has ${strings.length} strings but dims [${t.dims.join(',')}] need ${t.size}`);
     for (const s of strings) c.bytes(6, s);
   }
-  if (name !== '' || explicitEmptyName.has(t)) c.string(8, name);
+  if (name !== '' || isPresent(t, PRESENT.name)) c.string(8, name);
   let offset = -1;
   if (!isString && !toExternal && t.storage !== 'typed') {
     const payload = payloadOf(t, ctx.file);
@@ -152,7 +152,7 @@ export function encodeTensor(t: Tensor, ctx: EncodeContext, external?: ExternalT
       ['length', String(t.byteLength)],
     ]);
     c.key(14, WIRE_VARINT).varint(1);
-  }
+  } else if (isPresent(t, PRESENT.dataLocation)) c.key(14, WIRE_VARINT).varint(0);
   metadataParts(c, 16, t.metadataProps);
   unknownParts(c, t);
   return c;

@@ -11,13 +11,13 @@ import { decodeModel } from './decode-model.js';
 import { encodeModel } from './encode-model.js';
 import { fixedInput, manifest, runOrt } from './ort-utils.js';
 import { readModel, readModelSync } from './read.js';
-import { hasPythonOnnx, modelDigest, pythonCheck } from './test-utils.js';
+import { hasPythonOnnx, modelDigest, pythonCheck, readF32, spelledDefaults } from './test-utils.js';
 import { writeModel } from './write.js';
 
 const dir = dirname(smallFixture('tiny-cnn.onnx'));
 const present = existsSync(join(dir, 'tiny-cnn.onnx'));
 const entries = manifest(dir);
-const models = ['tiny-cnn', 'tiny-mlp', 'shape-subgraph', 'typed-fields', 'int8-weights', 'if-subgraph', 'function', 'unknown-op'];
+const models = ['tiny-cnn', 'tiny-mlp', 'shape-subgraph', 'typed-fields', 'int8-weights', 'if-subgraph', 'function', 'unknown-op', 'explicit-empty'];
 const tmp = mkdtempSync(join(tmpdir(), 'shears-onnx-fixtures-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -86,6 +86,25 @@ describe.skipIf(!present)('small fixtures', () => {
     const fancy = m.graph.nodes.find((n) => n.opType === 'FancyOp')!;
     expect(fancy.domain).toBe('com.example');
     expect(fancy.attr('alpha')).toBeDefined();
+  });
+
+  it('explicit-empty: every node named "" and the other spelled-out defaults come back byte for byte', async () => {
+    const bytes = readFileSync(smallFixture('explicit-empty.onnx'));
+    const m = decodeModel(bytes);
+    const nodes = [...m.graph.allNodes(), ...m.functions.flatMap((f) => [...f.body.allNodes()])];
+    expect(nodes).toHaveLength(11);
+    expect(nodes.every((n) => n.name === '' && n.docString === '')).toBe(true);
+    expect([m.producerName, m.producerVersion, m.domain, m.modelVersion, m.docString]).toEqual(['', '', '', 0, '']);
+    // 11 node names, 10 default node domains, 6 data_location DEFAULT, the Constant's tensor name, 2 default opset domains.
+    expect(spelledDefaults(m)).toBe(30);
+    const rewritten = encodeModel(m);
+    expect(Buffer.compare(Buffer.from(rewritten), bytes)).toBe(0);
+    // onnxruntime runs the rewritten file and gives numpy's reference output.
+    const e = entries.find((x) => x.name === 'explicit-empty')!;
+    const y = new Float32Array((await runOrt(rewritten, fixedInput(smallFixture(e.file), e.inputShape), e.inputShape)).get('output')!.slice().buffer);
+    const want = readF32(smallFixture('explicit-empty.output.bin'));
+    expect(y.length).toBe(want.length);
+    y.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[i]!))));
   });
 
   it('if-subgraph: branches read the outer initializer W and the outer input', () => {

@@ -12,7 +12,7 @@ import { protoBytes, rng } from './test-utils.js';
 
 const SEED = 0x5eed;
 const PER_MODEL = 40;
-const names = ['tiny-cnn', 'tiny-mlp', 'typed-fields', 'int8-weights', 'if-subgraph', 'function', 'shape-subgraph', 'externaldata', 'unknown-op'];
+const names = ['tiny-cnn', 'tiny-mlp', 'typed-fields', 'int8-weights', 'if-subgraph', 'function', 'shape-subgraph', 'externaldata', 'unknown-op', 'explicit-empty'];
 const dir = dirname(smallFixture('tiny-cnn.onnx'));
 const present = existsSync(smallFixture('tiny-cnn.onnx'));
 

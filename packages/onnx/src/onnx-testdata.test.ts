@@ -2,7 +2,9 @@
 // backend node tests (node/*), and the simple, pytorch-converted and
 // pytorch-operator model tests in the same layout (model.onnx +
 // test_data_set_0/{input,output}_N.pb TensorProto files). For every case:
-// - the model decodes, re-encodes to the very same bytes, and those decode to the same IR;
+// - the model decodes, re-encodes to the very same bytes (fields spelled out with their
+//   default value included; the summary counts the files that have them), and those
+//   decode to the same IR;
 // - checkKnownOps accepts it;
 // - onnxruntime gives bit-identical outputs for the original and the rewritten
 //   bytes on the test inputs (where it can load the original; where it cannot,
@@ -25,7 +27,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeModel } from './decode-model.js';
 import { encodeModel } from './encode-model.js';
 import { closeEnough, decodeTensorFile, ortOutputsEqual, toOrtTensor } from './ort-utils.js';
-import { modelDigest } from './test-utils.js';
+import { modelDigest, spelledDefaults } from './test-utils.js';
 
 const ROOT = '/usr/share/libonnx-testdata/data';
 /** The node tests, and the small model tests in the same layout ('real' only lists download URLs). */
@@ -38,6 +40,8 @@ const cases = present
 /** Measured on libonnx-testdata 1.12.0-2 with onnxruntime-node 1.30.0 (asserted as floors). */
 const MEASURED = {
   cases: 1072,
+  /** Files that spell out a default ("" or 0) the IR keeps only as a value: the default opset domain (onnx.helper), node domain "" in expanded functions. */
+  withSpelledDefaults: 938,
   /**
    * onnxruntime loaded and ran the original. The other 92: sequence/optional
    * inputs, bfloat16, training-domain ops, kernels it lacks (opset < 7, small int
@@ -85,6 +89,8 @@ interface ShapeCheck {
 interface CaseResult {
   name: string;
   byteIdentical: boolean;
+  /** Fields spelled out with their default value ("" or 0) that the IR keeps only as values. */
+  spelledDefaults: number;
   /** Why onnxruntime did not run the original; undefined when it did. */
   ortSkip?: string;
   bitIdentical?: boolean;
@@ -206,7 +212,7 @@ async function runCase(name: string): Promise<CaseResult> {
       if (t && t.dtype === v.dtype) v.constValue = t; // (uint16 files for bfloat16 inputs stay unbound)
     });
   });
-  const r: CaseResult = { name, byteIdentical: Buffer.compare(Buffer.from(rewritten), bytes) === 0, shapes, boundShapes };
+  const r: CaseResult = { name, byteIdentical: Buffer.compare(Buffer.from(rewritten), bytes) === 0, spelledDefaults: spelledDefaults(model), shapes, boundShapes };
 
   // onnxruntime on the original and the rewritten bytes.
   const inputFiles = files.filter((f) => /^input_\d+\.pb$/.test(f)).length;
@@ -288,6 +294,9 @@ describe.skipIf(!present)('libonnx-testdata', () => {
     const summary = {
       cases: cases.length,
       byteIdentical: sum((r) => +r.byteIdentical),
+      /** Files (and fields) with defaults spelled out, all among the byte-identical ones. */
+      withSpelledDefaults: sum((r) => +(r.spelledDefaults > 0)),
+      spelledDefaults: sum((r) => r.spelledDefaults),
       ortRan: sum((r) => +(r.bitIdentical !== undefined)),
       bitIdentical: sum((r) => +(r.bitIdentical === true)),
       ortSkipped: sum((r) => +(r.ortSkip !== undefined)),
@@ -302,6 +311,7 @@ describe.skipIf(!present)('libonnx-testdata', () => {
     expect(results.length).toBe(cases.length);
     expect(summary.cases).toBeGreaterThanOrEqual(MEASURED.cases);
     expect(summary.byteIdentical).toBe(summary.cases);
+    expect(summary.withSpelledDefaults).toBeGreaterThanOrEqual(MEASURED.withSpelledDefaults);
     expect(summary.ortRan).toBeGreaterThanOrEqual(MEASURED.ortRan);
     expect(summary.bitIdentical).toBe(summary.ortRan);
     expect(summary.shapes.agree).toBeGreaterThanOrEqual(MEASURED.shapesAgree);

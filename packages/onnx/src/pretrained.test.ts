@@ -19,7 +19,7 @@ import { decodeModel } from './decode-model.js';
 import { encodeModel } from './encode-model.js';
 import { ortOutputsEqual } from './ort-utils.js';
 import { readModel } from './read.js';
-import { modelDigest, rng } from './test-utils.js';
+import { modelDigest, rng, spelledDefaults } from './test-utils.js';
 import { writeModel } from './write.js';
 
 const require = createRequire(import.meta.url);
@@ -96,6 +96,7 @@ for (const spec of MODELS) {
     it('encode(decode(x)) and writeModel are byte-identical and re-read to the same IR', async () => {
       const m = decodeModel(bytes, { fileName: spec.path });
       const out = encodeModel(m);
+      console.log(`${spec.name}: byte-identical, ${spelledDefaults(m)} fields spelled out with their default value`);
       expect(Buffer.compare(Buffer.from(out), bytes)).toBe(0);
       expect(modelDigest(decodeModel(out))).toEqual(modelDigest(m));
       await writeModel(await readModel(spec.path!), file('.onnx'));

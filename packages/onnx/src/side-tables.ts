@@ -29,11 +29,43 @@ export const rawStrings = new WeakMap<Attribute, { value: string | string[]; byt
 /** TypeProtos the IR cannot express (opaque, empty), kept for the value. */
 export const rawTypes = new WeakMap<Value, onnx.TypeProto>();
 
-/** Models and functions whose default-domain opset_import spelled out domain "" (writers differ). */
-export const explicitDefaultDomain = new WeakSet<object>();
+/**
+ * Fields the file spelled out with their default value ("" or 0) where the IR
+ * keeps only the value, so absent and explicitly default look the same. proto2
+ * keeps such fields on the wire (old PyTorch exports name every node ""), so
+ * they are written back exactly: a bit set of PRESENT per IR object. Objects
+ * a pass creates have no entry and get the usual (absent) form.
+ */
+export const explicitDefaults = new WeakMap<object, number>();
 
-/** Tensors whose file spelled out an empty name (onnx.helper does, exporters mostly do not). */
-export const explicitEmptyName = new WeakSet<object>();
+/** Bits of `explicitDefaults`. */
+export const PRESENT = {
+  /** NodeProto, GraphProto, TensorProto: name "". */
+  name: 1,
+  /** NodeProto, FunctionProto: domain "". */
+  domain: 2,
+  /** NodeProto: domain "ai.onnx", which the IR reads as "". */
+  aiOnnxDomain: 4,
+  /** ModelProto, FunctionProto: the default domain's opset_import spells out domain "" (writers differ). */
+  defaultOpsetDomain: 8,
+  /** TensorProto: data_location DEFAULT (what onnx.load_external_data leaves behind). */
+  dataLocation: 16,
+  /** ModelProto: ir_version 0. */
+  irVersion: 32,
+  /** AttributeProto: ref_attr_name "". */
+  refAttrName: 64,
+  /** AttributeProto: no type field (IR version 1). */
+  noType: 128,
+  /** AttributeProto: type UNDEFINED (0), the real type inferred from the value field. */
+  undefinedType: 256,
+} as const;
 
-/** Nodes whose file spelled out an empty domain (onnx.helper's function expansion does). */
-export const explicitEmptyDomain = new WeakSet<object>();
+/** Records the given PRESENT bits for an IR object (nothing when `bits` is 0). */
+export function markPresent(owner: object, bits: number): void {
+  if (bits !== 0) explicitDefaults.set(owner, (explicitDefaults.get(owner) ?? 0) | bits);
+}
+
+/** Whether the file spelled out the field of this PRESENT bit with its default value. */
+export function isPresent(owner: object, bit: number): boolean {
+  return ((explicitDefaults.get(owner) ?? 0) & bit) !== 0;
+}

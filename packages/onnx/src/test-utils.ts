@@ -4,6 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { onnx } from './proto.js';
+import { explicitDefaults } from './side-tables.js';
+import { tensorsOf } from './walk.js';
 
 /** Encodes a ModelProto given as a plain object with the generated encoder (to build test inputs). */
 export function protoBytes(m: onnx.IModelProto): Uint8Array {
@@ -80,6 +82,21 @@ export function modelDigest(m: Model): unknown {
     functions: m.functions.map((f) => ({ ...f, attributeDefaults: f.attributeDefaults.map(attrDigest), opsetImports: [...f.opsetImports], body: graphDigest(f.body) })),
     graph: graphDigest(m.graph),
   };
+}
+
+/**
+ * How many fields the file spelled out with their default value ("" or 0)
+ * where the IR keeps only the value (the PRESENT bits the reader recorded).
+ */
+export function spelledDefaults(m: Model): number {
+  const owners: object[] = [m, ...m.functions, ...m.functions.flatMap((f) => f.attributeDefaults), ...tensorsOf(m)];
+  for (const body of [m.graph, ...m.functions.map((f) => f.body)]) {
+    owners.push(body);
+    for (const n of body.allNodes()) owners.push(n, ...n.attributes.values(), ...n.subgraphs());
+  }
+  let count = 0;
+  for (const o of new Set(owners)) for (let bits = explicitDefaults.get(o) ?? 0; bits; bits &= bits - 1) count++;
+  return count;
 }
 
 /** Deterministic PRNG for fuzzing: core's mulberry32. */
