@@ -145,7 +145,7 @@ function foldsAsWeight(spec: OpSpec | undefined): boolean {
 
 /** 64-bit integers beyond 2^53 do not survive folding as JS numbers: leave such nodes alone. */
 function unsafeInt(v: Value): boolean {
-  const t = v.constValue ?? (v.producer ? constantNodeTensor(v.producer) : undefined);
+  const t = v.constValue ?? (v.producer?.opType === 'Constant' ? constantNodeTensor(v.producer) : undefined);
   if (!t || (t.dtype !== 'int64' && t.dtype !== 'uint64')) return false;
   const lim = BigInt(Number.MAX_SAFE_INTEGER);
   for (const x of t.values as BigInt64Array) if (x > lim || x < -lim) return true;
