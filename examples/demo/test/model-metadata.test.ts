@@ -12,7 +12,7 @@ const file = join(here, 'fmnist-cnn.onnx');
 describe('fmnist-cnn.onnx metadata', () => {
   it('names the training script that exists (examples/demo/train-model.mjs), and the source writes the same name', async () => {
     const m = await readModel(file);
-    const script = /^shears (\S+\.mjs)$/.exec(m.producerName)?.[1];
+    const script = /^shears (\S+\.mjs)$/.exec(m.producerName ?? '')?.[1];
     expect(script).toBe('examples/demo/train-model.mjs');
     expect(existsSync(join(repo, script!))).toBe(true);
     expect(readFileSync(join(here, 'train-model.mjs'), 'utf8')).toContain(`producerName: '${m.producerName}'`);
