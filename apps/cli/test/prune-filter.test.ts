@@ -23,7 +23,7 @@ describe('shears prune --strategy filter', () => {
     expect(report.after.params).toBeLessThan(report.before.params);
     expect(report.after.macs).toBeLessThan(report.before.macs);
     expect(report.channels).toMatchObject({ groups: 2, channels: 12 });
-    expect(report.skipped).toEqual([{ target: 'output', reason: 'not prunable: reaches graph output output' }]);
+    expect(report.skipped).toEqual([{ target: 'output', reason: 'not prunable: reaches graph output output', code: 'pinned' }]);
     const m = await readModel(out);
     expect(m.graph.outputs[0]!.shape).toEqual([1, 10]);
     expect(readdirSync(dir)).toEqual(['out.onnx']);

@@ -109,6 +109,20 @@ describe('normalize: constant-only weight subgraphs fold into initializers', () 
     expect(k.graph.initializers.has('raw')).toBe(false);
   });
 
+  it('does not copy a large weight other nodes also read (a shared weight behind an Identity stays shared)', () => {
+    const k = new Kit(13);
+    const x = k.input('x', [1, 64]);
+    const shared = k.init('shared', Tensor.fromFloat32('', [64, 32], seq(2048)));
+    const alias = k.one('Identity', [shared]);
+    k.output(k.one('Add', [k.one('MatMul', [x, alias]), k.one('MatMul', [x, shared])]));
+    const bytes = () => [...k.graph.initializers.values()].reduce((a, v) => a + (v.constValue?.byteLength ?? 0), 0);
+    const before = bytes();
+    expect(before).toBe(2048 * 4);
+    expect(normalizeModel(k.model)).toMatchObject({ subgraphs: 0, foldedNodes: 0 });
+    expect(bytes()).toBe(before);
+    expect(k.graph.nodes.map((n) => n.opType)).toContain('Identity');
+  });
+
   it('folds a transposed kernel (tf2onnx) held by a Constant node', () => {
     const k = new Kit(13);
     const x = k.input('x', [1, 2, 5, 5]);

@@ -133,10 +133,22 @@ function foldCandidates(model: Model, registry: OpRegistry, constantOutputs: Set
     if (!foldsAsWeight(registry.lookupNode(node, model))) continue;
     const present = node.inputs.filter((v): v is Value => v !== null);
     if (present.length === 0 || !present.every(isConst) || present.some(unsafeInt)) continue;
+    // Folding a weight that other nodes also read would store its data twice (a shared weight behind an Identity):
+    // leave those alone; small shape and scale constants may be copied.
+    if (present.some((v) => sharedLarge(v, node))) continue;
     out.push(node);
     for (const o of node.outputs) constantOutputs.add(o);
   }
   return out;
+}
+
+/** Elements above which a constant read by other nodes too is not copied into a folded weight. */
+const COPY_LIMIT = 1024;
+
+function sharedLarge(v: Value, reader: Node): boolean {
+  const t = v.constValue ?? (v.producer?.opType === 'Constant' ? constantNodeTensor(v.producer) : undefined);
+  if (!t || t.size <= COPY_LIMIT) return false;
+  return v.uses().some((u) => u.node !== reader);
 }
 
 function foldsAsWeight(spec: OpSpec | undefined): boolean {
