@@ -154,6 +154,13 @@ function externalOf(name: string, m: TensorMsg, baseDir: string, byteLength: num
   return { location, offset, length, checksum, baseDir, ...(extra.length ? { extra } : {}) };
 }
 
+/** A tensor's name "" and data_location DEFAULT, when the file spelled them out (see PRESENT). */
+function tensorPresence(m: TensorMsg): number {
+  const bits = m.name === '' && has(m, 'name') ? PRESENT.name : 0;
+  // (data_location is set only when present: the decoder has no prototype defaults.)
+  return m.data_location === 0 ? bits | PRESENT.dataLocation : bits;
+}
+
 /** TensorProto -> Tensor. Data stays a view of the input where alignment allows. */
 export function decodeTensor(m: TensorMsg, ctx: TensorContext): Tensor {
   const name = m.name ?? '';
@@ -171,7 +178,7 @@ export function decodeTensor(m: TensorMsg, ctx: TensorContext): Tensor {
   const unknowns = checkUnknowns(m, 'TensorProto');
   const keep = (t: Tensor): Tensor => {
     if (unknowns) unknownFields.set(t, unknowns);
-    if (name === '' || m.data_location === 0) markPresent(t, (name === '' && has(m, 'name') ? PRESENT.name : 0) | (m.data_location === 0 ? PRESENT.dataLocation : 0));
+    markPresent(t, tensorPresence(m));
     return t;
   };
 
