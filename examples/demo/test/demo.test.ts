@@ -48,6 +48,7 @@ describe('pnpm demo (reduced: one fine-tuning epoch, on the pure-JS wasm backend
   it('runs every stage of the recipe in order', () => {
     expect(run.steps.map((s) => s.plugin)).toEqual([
       'onnx-import',
+      'normalize', // runs after import unless the recipe says normalize: false
       'sensitivity',
       'teacher-snapshot',
       'channel',
