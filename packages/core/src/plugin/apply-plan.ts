@@ -3,7 +3,7 @@ import { applyChannelRemoval } from '../structure/apply.js';
 import type { Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
 import type { PluginContext } from './context.js';
-import { BitOutOfRange, walkBits } from '../ir/bitset.js';
+import { BitOutOfRange, zeroBits as zeroSetBits } from '../ir/bitset.js';
 import { isBitsetMask, type PruningPlan } from './plan.js';
 import type { PassResult } from './types.js';
 
@@ -88,7 +88,7 @@ function fitWords(bits: Int32Array, size: number): Int32Array {
 /** Zero the elements whose bits are set; returns how many. */
 function zeroBits(bits: Int32Array, data: Float32Array, tensor: string, strategy: string): number {
   try {
-    return walkBits(bits, { zero: data, limit: data.length });
+    return zeroSetBits(bits, data);
   } catch (e) {
     if (e instanceof BitOutOfRange) throw outOfRange(strategy, e.index, tensor, data.length);
     throw e;
