@@ -1,4 +1,4 @@
-import { clearBits } from './bitset.js';
+import { bitIndices, countBits } from './bitset.js';
 import type { DType } from './dtype.js';
 import type { Graph } from './graph.js';
 import type { Node } from './node.js';
@@ -112,3 +112,10 @@ export class Value {
   }
 }
 
+
+/** Clear the mask bytes of the set bits (built from bitIndices: masks are built rarely, when a fine-tuner reads one). */
+function clearBits(bits: Int32Array, mask: Uint8Array): void {
+  const idx = bitIndices(bits, countBits(bits));
+  if (idx.length && idx[idx.length - 1]! >= mask.length) throw new RangeError(`mask bit ${idx[idx.length - 1]} is past the ${mask.length} elements`);
+  for (let i = 0; i < idx.length; i++) mask[idx[i]!] = 0;
+}
