@@ -165,9 +165,10 @@ export class Pipeline {
     if (plugin.requires) await call(plugin, 'requires', () => plugin.requires!(m, ctx));
     // Skipped on dry runs: training the unpruned model or writing files would be wasted work.
     if (ctx.dryRun && (plugin.kind === 'finetuner' || plugin.kind === 'exporter')) return { model: m, step: { ...base, modified: false, details: { skipped: 'dry run' } } };
-    const guard = keepsInput(plugin) && how.check !== 'off' ? snapshotModel(m, { weights: how.check === 'full' }) : undefined;
+    const weights = how.check === 'full';
+    const guard = keepsInput(plugin) && how.check !== 'off' ? snapshotModel(m, { weights }) : undefined;
     const out = await runHook(plugin, m, ctx);
-    if (guard && how.check !== 'off') checkUnchanged(plugin, m, guard, how.check);
+    if (guard) checkUnchanged(plugin, m, guard, weights);
     const plan = out.step.plan;
     if (!plan || ctx.dryRun) return out;
     // Plan, then apply: the one applier edits the model, never the strategy.
@@ -188,8 +189,8 @@ function keepsInput(plugin: Plugin): boolean {
   return (plugin.kind === 'pass' || plugin.kind === 'finetuner') && plugin.mutates === false;
 }
 
-function checkUnchanged(plugin: Plugin, model: Model, before: ModelSnapshot, check: 'structure' | 'full'): void {
-  if (sameSnapshot(before, snapshotModel(model, { weights: check === 'full' }))) return;
+function checkUnchanged(plugin: Plugin, model: Model, before: ModelSnapshot, weights: boolean): void {
+  if (sameSnapshot(before, snapshotModel(model, { weights }))) return;
   const promise = plugin.kind === 'strategy' ? 'a strategy only plans (plan() must not edit the model)' : plugin.kind === 'exporter' ? 'an exporter must not edit the model it writes' : 'it declares mutates: false';
   throw new ShearsError('E_PLUGIN', `${plugin.name} changed its input model, but ${promise}; return an edited copy instead`, { plugin: plugin.name });
 }
