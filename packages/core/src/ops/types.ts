@@ -142,6 +142,19 @@ export interface ParamSlots {
   drop?: string[];
 }
 
+/**
+ * What a compute op does after its affine part (com.microsoft FusedConv,
+ * FusedGemm). Absent on plain ops: Y = W·X + B.
+ */
+export interface Epilogue {
+  /** The fused activation ('' when none). */
+  activation: string;
+  /** activation(0) = 0: a channel with zero weights, bias and sum stays zero. */
+  zeroPreserving: boolean;
+  /** Data inputs added to the output channels before the activation (FusedConv's Z): coupled with them like an Add's operands. */
+  sum: number[];
+}
+
 export interface OpSpec {
   opType: string;
   /** '' is the ONNX default domain ('ai.onnx' is normalized to ''). */
@@ -166,6 +179,8 @@ export interface OpSpec {
   params?: (opset: number) => ParamSlots;
   /** The op mixes values across its `structure().axis` (Softmax, LRN, LayerNorm…). */
   crossChannel?: boolean;
+  /** Compute ops: the fused activation and residual sum after the affine part, per node (see Epilogue). */
+  epilogue?: (node: Node) => Epilogue;
   /** f(0)=0: all-zero inputs give an all-zero output (needed for compaction). */
   zeroPreserving?: boolean | NodePredicate;
   /** Weight-bearing op that unstructured pruning may sparsify. */

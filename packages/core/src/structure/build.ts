@@ -55,6 +55,10 @@ export type Transfer =
       cinG: number;
       coutG: number;
       biases: { tensor: Tensor; axis: number }[];
+      /** Inputs added before the activation (FusedConv's Z); undefined: not a tracked space. */
+      sums: (Space | undefined)[];
+      /** The (fused) activation maps 0 to 0; plain compute ops: true. */
+      preserving: boolean;
     }
   /** out[i] has the value of src[which[i]][at[i]] (unary zero-preserving ops, data movement). */
   | { kind: 'copy'; out: Space; src: Space[]; which?: Int32Array; at: Int32Array }
@@ -382,6 +386,9 @@ class Builder {
     const out = node.outputs[0]!;
     const roles = weightRolesOf(spec, node);
     for (const r of roles) handled.add(r.input);
+    const epi = spec.epilogue?.(node);
+    const sums = (epi?.sum ?? []).filter((i) => node.input(i));
+    for (const i of sums) handled.add(i);
     const wr = roles.find((r) => r.role === 'weight' && r.outAxis !== undefined && r.inAxis !== undefined);
     const wc = wr && this.constOf(node.input(wr.input));
     const fail = (why: string) => {
@@ -456,13 +463,34 @@ class Builder {
       // Output positions are shared by all groups.
       for (let i = 0; i < coutG; i++) for (let k = 1; k < g; k++) this.uf.union(os.elem[i]!, os.elem[k * coutG + i]!);
     }
+    if (os) this.#sums(node, sums, tracked, os, outAx);
     if (os) {
       const biases = roles
         .filter((r) => r !== wr && r.outAxis !== undefined)
         .map((r) => ({ c: this.constOf(node.input(r.input)), axis: r.outAxis! }))
         .filter((b) => b.c)
         .map((b) => ({ tensor: b.c!.tensor, axis: b.axis }));
-      this.transfers.push({ kind: 'compute', node, in: xs, out: os, w, outAxis: wr.outAxis!, inAxis: wr.inAxis!, outFull, inFull, cinG, coutG, biases });
+      const sumSpaces = sums.map((i) => tracked[i]);
+      this.transfers.push({ kind: 'compute', node, in: xs, out: os, w, outAxis: wr.outAxis!, inAxis: wr.inAxis!, outFull, inFull, cinG, coutG, biases, sums: sumSpaces, preserving: epi?.zeroPreserving ?? true });
+    }
+  }
+
+  /** A residual input added to the output channels (FusedConv's Z) couples them like an Add. */
+  #sums(node: Node, sums: number[], tracked: (Space | undefined)[], os: Space, outAx: number): void {
+    for (const i of sums) {
+      const zs = tracked[i];
+      const z = node.input(i)!;
+      if (!zs) {
+        this.pin(os, `${opName(node)} ${node.label} adds ${z.name} (input ${i}), whose channels are not prunable`, node);
+        continue;
+      }
+      const shift = os.value.shape!.length - (z.shape?.length ?? -1);
+      if (!zs.single || !os.single || zs.axes[0]! + shift !== outAx || zs.size !== os.size) {
+        this.pin(zs, `${opName(node)} ${node.label} adds ${z.name} (input ${i}) with its channels laid out otherwise`, node);
+        this.pin(os, `${opName(node)} ${node.label} adds ${z.name} (input ${i}) with its channels laid out otherwise`, node);
+        continue;
+      }
+      this.union(os, zs);
     }
   }
 

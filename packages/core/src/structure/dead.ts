@@ -153,6 +153,12 @@ function propagateZeros(graph: ChannelGraph, isZero: (x: number) => boolean): Ma
             }
             if (!inZ || !inZ[c]) live[o] = 1;
           }
+        // A residual sum keeps a channel alive unless it is zero too; an activation with f(0) ≠ 0 keeps them all.
+        for (const z of t.sums) {
+          const sz = z ? get(z) : undefined;
+          for (let o = 0; o < out.length; o++) if (!sz?.[o]) live[o] = 1;
+        }
+        if (!t.preserving) live.fill(1);
         for (let o = 0; o < out.length; o++) out[o] = live[o] ? 0 : 1;
         break;
       }

@@ -104,6 +104,9 @@ function foldSite(model: Model, norm: Node, registry: OpRegistry): FoldSite | un
   if (!x || !into || into.graph !== g || x.uses().length !== 1 || g.outputs.includes(x)) return undefined;
   const spec = registry.lookupNode(into, model);
   if (spec?.channel !== 'compute') return undefined;
+  // A fused activation or residual sum sits between the affine part and the norm: nothing to fold into.
+  const epi = spec.epilogue?.(into);
+  if (epi && (epi.activation !== '' || epi.sum.some((i) => into.input(i)))) return undefined;
   const roles = allRoles(spec, into);
   const weightRole = roles.find((r) => r.role === 'weight');
   const biasRole = roles.find((r) => r.role === 'bias');

@@ -96,6 +96,7 @@ function convTransposeShape(ctx: OpContext): TensorInfo | undefined {
   return t(dtype, [x[0]!, outC, ...spatial]);
 }
 
+// com.microsoft FusedConv builds on Conv in contrib.ts.
 export const CONV_SPECS: OpSpec[] = [
   {
     ...DEFAULT,
@@ -151,14 +152,5 @@ export const CONV_SPECS: OpSpec[] = [
     ],
     infer: (ctx) => [convShape(ctx, 0, 3, ctx.dtype(7) ?? 'uint8')],
     macs: convMacs(3),
-  },
-  {
-    ...DEFAULT,
-    domain: 'com.microsoft',
-    opType: 'FusedConv',
-    channel: 'compute',
-    weights: CONV_WEIGHTS,
-    infer: (ctx) => [convShape(ctx, 0, 1, ctx.dtype(0))],
-    macs: convMacs(1),
   },
 ];

@@ -1,5 +1,6 @@
 import type { OpSpec } from '../types.js';
 import { CONTROL_SPECS } from './control.js';
+import { CONTRIB_SPECS } from './contrib.js';
 import { CONV_SPECS } from './conv.js';
 import { ELEMENTWISE_SPECS } from './elementwise.js';
 import { GATHER_SLICE_SPECS } from './gather-slice.js';
@@ -30,4 +31,5 @@ export const BUILTIN_SPECS: readonly OpSpec[] = [
   ...QUANT_SPECS,
   ...MISC_SPECS,
   ...CONTROL_SPECS,
+  ...CONTRIB_SPECS,
 ];
