@@ -5,6 +5,7 @@ import {
   definePlugin,
   definePluginFactory,
   isShortfall,
+  type Logger,
   parseOptions,
   type ChannelGraph,
   type ChannelGroup,
@@ -17,7 +18,8 @@ import {
 import { l1 } from '@shears/criteria';
 import { filterSchema, type FilterOptions } from './options.js';
 import { scoreGroups } from './scores.js';
-import { byAmount, byTable, globalAmount, keepNonEmpty, scored, targetMacs, type Notes, type Selection } from './select.js';
+import { byAmount, byTable, globalAmount, keepNonEmpty, scored, type Limits, type Notes, type Selection } from './select.js';
+import { pinnedSummary, solveTarget, type TargetResult } from './target.js';
 
 const NAME = 'filter';
 
@@ -45,6 +47,47 @@ export function candidates(graph: ChannelGraph, exclude: string | undefined, not
   return out;
 }
 
+/** The target the options ask for, if any. */
+export function targetOf(opts: { targetMacs?: number; targetParams?: number }): { metric: 'macs' | 'params'; ratio: number } | undefined {
+  if (opts.targetMacs !== undefined) return { metric: 'macs', ratio: opts.targetMacs };
+  if (opts.targetParams !== undefined) return { metric: 'params', ratio: opts.targetParams };
+  return undefined;
+}
+
+/** The target's outcome for plan details and JSON: goal, achieved ratio, whether it landed, and why not. */
+export function targetDetails(t: TargetResult) {
+  return { metric: t.metric, goal: t.goal, achieved: t.achieved, before: t.total, after: t.value, reached: t.reached, tolerance: 0.02, ...(t.why ? { why: t.why } : {}) };
+}
+
+/** Why nothing may be pruned: the pinned groups with the most MACs, with their reasons, and the count of the rest. */
+export function nonePrunable(graph: ChannelGraph): string {
+  return `every channel group is pinned (${graph.groups.length} groups); by MACs: ${pinnedSummary(graph.groups, blockedReason)}`;
+}
+
+/**
+ * One warning per shortfall for the first few, then a count; and, when
+ * round-to leaves whole groups holding most of the candidates' MACs, a hint
+ * to use round-to 1.
+ */
+export function warnShortfalls(skipped: Notes, lim: Limits, graph: ChannelGraph, ctx: { logger: Logger }, name = NAME): void {
+  const short = skipped.filter(isShortfall);
+  const model = short.filter((s) => s.target === 'model');
+  const rest = short.filter((s) => s.target !== 'model');
+  for (const s of [...model, ...rest.slice(0, 3)]) ctx.logger.warn(`${name}: ${s.target}: ${s.reason}`);
+  if (rest.length > 3) ctx.logger.warn(`${name}: and ${rest.length - 3} more groups held back by round-to or kept channels (see skipped in the plan or --json)`);
+  if (lim.roundTo <= 1) return;
+  const whole = new Set(skipped.filter((s) => s.code === 'too-small' || (s.code === 'rounded' && s.reason.endsWith('left whole'))).map((s) => s.target));
+  let blocked = 0;
+  let all = 0;
+  for (const g of graph.groups) {
+    if (g.prunable === 0) continue;
+    all += g.macs;
+    if (whole.has(g.id)) blocked += g.macs;
+  }
+  if (all > 0 && blocked / all > 0.5)
+    ctx.logger.warn(`${name}: round-to ${lim.roundTo} leaves whole groups holding ${Math.round((100 * blocked) / all)}% of the prunable MACs; try --round-to 1`);
+}
+
 export function removeAction(graph: ChannelGraph, g: ChannelGroup, channels: number[], scores?: Float32Array): RemoveChannelsAction {
   return {
     type: 'remove-channels',
@@ -67,13 +110,12 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
   const scores = await scoreGroups(model, graph, groups, criterion, ctx);
   const list = groups.map((g, i) => scored(g, scores[i]!));
   let selection: Selection;
-  let goal: { macs: number; reached: boolean } | undefined;
-  if (opts.targetMacs !== undefined) {
-    const r = targetMacs(graph, list, opts.targetMacs, opts.scope ?? 'global', lim, skipped);
-    selection = r.selection;
-    goal = r;
-    if (!r.reached)
-      skipped.push({ target: 'model', reason: `target MACs ${opts.targetMacs} not reachable: best is ${(r.macs / Math.max(1, graph.macs)).toFixed(3)} of the original (channels that must stay hold the rest)`, code: 'target-unreachable' });
+  let target: TargetResult | undefined;
+  const goal = targetOf(opts);
+  if (goal) {
+    target = solveTarget(graph, list, { ...goal, scope: opts.scope ?? 'global' }, lim, skipped, blockedReason);
+    selection = target.selection;
+    if (!target.reached) skipped.push({ target: 'model', reason: target.why!, code: 'target-unreachable' });
   } else if (opts.amountTable !== undefined) selection = byTable(list, opts.amountTable, opts.amount, lim, skipped);
   else if ((opts.scope ?? 'layer') === 'global') selection = globalAmount(list, opts.amount!, lim, skipped);
   else selection = byAmount(list, opts.amount!, lim, skipped);
@@ -81,18 +123,18 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
   const actions = list.filter((s) => selection.get(s.group.id)?.length).map((s) => removeAction(graph, s.group, selection.get(s.group.id)!, s.scores));
   const channels = actions.reduce((a, x) => a + x.channels.length, 0);
   if (actions.length === 0) {
-    const why = groups.length === 0 ? 'no group of coupled channels may be pruned (see the reasons per group)' : 'the amount rounds to nothing in every group';
+    const why = groups.length === 0 ? nonePrunable(graph) : 'the amount rounds to nothing in every group';
     skipped.push({ target: 'model', reason: `nothing pruned: ${why}`, code: 'nothing-pruned' });
     ctx.logger.warn(`${NAME}: nothing pruned: ${why}`);
   }
-  for (const s of skipped) if (isShortfall(s)) ctx.logger.warn(`${NAME}: ${s.target}: ${s.reason}`);
-  const macsAfter = goal?.macs ?? graph.estimateMacs(selection);
+  warnShortfalls(skipped, lim, graph, ctx);
+  const macsAfter = graph.estimateMacs(selection);
   return {
     version: 1,
     strategy: NAME,
     criterion: criterion.name,
     options: { ...opts },
-    details: { estimate: { groups: graph.groups.length, prunableGroups: groups.length, channels, macs: graph.macs, macsAfter } },
+    details: { estimate: { groups: graph.groups.length, prunableGroups: groups.length, channels, macs: graph.macs, macsAfter }, ...(target ? { target: targetDetails(target) } : {}) },
     actions,
     skipped,
   };

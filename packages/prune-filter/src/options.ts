@@ -30,9 +30,11 @@ export const filterSchema = z
      * matching one of them; groups not in the table get `amount`, or stay whole.
      */
     amountTable: z.record(z.string(), z.number().min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)')).optional(),
-    /** Prune until MACs are at most this fraction of the original, in (0, 1]. */
+    /** Prune until MACs are this fraction of the original (within ±0.02 where reachable), in (0, 1]. */
     targetMacs: z.number().gt(0).max(1).optional(),
-    /** layer: the same amount in every group; global: one ranking across groups (default: layer for amount, global for targetMacs). */
+    /** Prune until parameters are this fraction of the original (within ±0.02 where reachable), in (0, 1]. */
+    targetParams: z.number().gt(0).max(1).optional(),
+    /** layer: the same amount in every group; global: one ranking across groups (default: layer for amount, global for targets). */
     scope: z.enum(['layer', 'global']).optional(),
     /** Kept channel counts stay multiples of this (default 8); every group keeps at least this many. */
     roundTo: z.number().int().min(1).max(1024).default(8),
@@ -51,11 +53,18 @@ export const filterSchema = z
         } catch (e) {
           ctx.addIssue({ code: 'custom', path: ['amountTable'], message: `key ${JSON.stringify(k)} is neither a layer name nor a regular expression (${(e as Error).message})` });
         }
-      if (o.targetMacs !== undefined) ctx.addIssue({ code: 'custom', path: ['amountTable'], message: 'give either amountTable (with amount as the default) or targetMacs' });
+      if (o.targetMacs !== undefined || o.targetParams !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['amountTable'], message: `give either amountTable (with amount as the default) or ${o.targetMacs !== undefined ? 'targetMacs' : 'targetParams'}` });
       else if (o.scope === 'global') ctx.addIssue({ code: 'custom', path: ['scope'], message: 'amountTable sets amounts per group; use scope layer' });
-    } else if ((o.amount === undefined) === (o.targetMacs === undefined))
-      ctx.addIssue({ code: 'custom', path: [o.amount === undefined ? 'amount' : 'targetMacs'], message: 'give exactly one of amount and targetMacs' });
+    } else oneAmount(o, ctx);
   });
+
+/** Exactly one of amount, targetMacs and targetParams (the issue names those given, or all three). */
+export function oneAmount(o: { amount?: number; targetMacs?: number; targetParams?: number }, ctx: z.RefinementCtx): void {
+  const given = (['amount', 'targetMacs', 'targetParams'] as const).filter((k) => o[k] !== undefined);
+  if (given.length === 1) return;
+  ctx.addIssue({ code: 'custom', path: [given[1] ?? 'amount'], message: given.length ? `give one of amount, targetMacs and targetParams, not ${given.join(' and ')}` : 'give one of amount, targetMacs and targetParams' });
+}
 
 export type FilterOptions = z.input<typeof filterSchema>;
 

@@ -56,7 +56,12 @@ export function constrain(s: Scored, want: number, lim: Limits): { n: number; no
     note = `would keep ${Math.max(0, S - want) * w} of ${S * w} channels; keeps ${m * w} (round-to ${lim.roundTo})`;
   }
   if (S - kr > most) kr = Math.ceil((S - most) / m) * m;
-  if (kr > S) kr = S;
+  if (kr >= S) {
+    kr = S;
+    // Never silently whole: the ranking or amount wanted some of these channels.
+    code = 'rounded';
+    note = `would prune ${Math.min(want, most) * w} of ${S * w} channels; round-to ${lim.roundTo} keeps all ${S * w}; left whole`;
+  }
   return { n: Math.max(0, S - kr), note, code };
 }
 
@@ -141,38 +146,6 @@ export function globalAmount(groups: Scored[], amount: number, lim: Limits, note
   const b = lo > 0 ? byRank(groups, sorted, lo - 1, lim) : a;
   const pick = Math.abs(count(b) - target) < Math.abs(count(a) - target) ? lo - 1 : lo;
   return byRank(groups, sorted, pick, lim, notes);
-}
-
-/**
- * The least pruning whose MACs are at most `ratio` × the original: a global
- * threshold (scope global) or one amount for every group (scope layer).
- */
-export function targetMacs(graph: ChannelGraph, groups: Scored[], ratio: number, scope: 'layer' | 'global', lim: Limits, notes: Notes): { selection: Selection; macs: number; reached: boolean } {
-  const goal = ratio * graph.macs;
-  const macsOf = (sel: Selection) => graph.estimateMacs(sel);
-  if (scope === 'global') {
-    const sorted = allScores(groups);
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (macsOf(byRank(groups, sorted, mid, lim)) <= goal) hi = mid;
-      else lo = mid + 1;
-    }
-    const selection = byRank(groups, sorted, lo, lim, notes);
-    const macs = macsOf(selection);
-    return { selection, macs, reached: macs <= goal * (1 + 1e-9) };
-  }
-  let lo = 0;
-  let hi = 1;
-  for (let it = 0; it < 30; it++) {
-    const mid = (lo + hi) / 2;
-    if (macsOf(byAmount(groups, mid, lim)) <= goal) hi = mid;
-    else lo = mid;
-  }
-  const selection = byAmount(groups, hi, lim, notes);
-  const macs = macsOf(selection);
-  return { selection, macs, reached: macs <= goal * (1 + 1e-9) };
 }
 
 /** Put back channels whose removal would empty a tensor (a Slice or Split output), one at a time. */

@@ -23,7 +23,7 @@ describe('filter strategy', () => {
   });
 
   it('names the plugin and the option in one line', () => {
-    expect(() => filterPruning({ amount: 0.3, targetMacs: 0.5 })).toThrow(/^filter: option targetMacs: give exactly one of amount and targetMacs$/);
+    expect(() => filterPruning({ amount: 0.3, targetMacs: 0.5 })).toThrow(/^filter: option targetMacs: give one of amount, targetMacs and targetParams, not amount and targetMacs$/);
     expect(() => filterPruning({ amount: 0.3, exclude: '(' })).toThrow(/^filter: option exclude: not a regular expression/);
     try {
       filterPruning({ amount: 2 });
@@ -69,9 +69,9 @@ describe('filter strategy', () => {
     expect(plan.skipped.map((s) => s.reason)).toEqual([
       `not prunable: reaches graph output ${a.name}`,
       expect.stringMatching(/^not prunable: reaches graph output/),
-      'nothing pruned: no group of coupled channels may be pruned (see the reasons per group)',
+      `nothing pruned: every channel group is pinned (2 groups); by MACs: ${a.name} (reaches graph output ${a.name}); ${plan.skipped[1]!.target} (${plan.skipped[1]!.reason.slice('not prunable: '.length)})`,
     ]);
-    expect(warnings).toEqual(['filter: nothing pruned: no group of coupled channels may be pruned (see the reasons per group)']);
+    expect(warnings).toEqual([`filter: ${plan.skipped[2]!.reason}`]);
   });
 
   it('lists the groups an unknown op blocks in the report', async () => {
