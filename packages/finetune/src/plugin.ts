@@ -35,6 +35,8 @@ const optionsSchema = z
     /** Distill from the snapshot/--teacher when there is one (default true). */
     distill: z.boolean().optional(),
     teacherBackend: z.enum(['ort', 'tfjs']).optional(),
+    /** 'auto' (default): train on the input of a final Softmax/LogSoftmax over the classes; 'output': on the output as it is. */
+    logits: z.enum(['auto', 'output']).optional(),
     alpha: z.number().min(0).max(1).optional(),
     temperature: z.number().positive().optional(),
     features: z.array(z.string().min(1)).optional(),
@@ -120,6 +122,8 @@ export const finetunePlugin = definePluginFactory(
             backend: r.backend,
             backendNotes: r.backendNotes,
             teacher: r.teacher ?? null,
+            logitsFrom: r.logitsFrom ?? null,
+            teacherLogitsFrom: r.teacherLogitsFrom ?? null,
             workers: r.workers,
             steps: r.steps,
             stopped: r.stopped,

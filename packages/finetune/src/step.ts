@@ -17,6 +17,8 @@ export interface Prepared {
 
 /** How the step's loss is made (plain data, so the worker gets the same). */
 export interface LossOptions {
+  /** The value trained as the logits: the graph output, or the input of its final Softmax (logits.ts). */
+  logits: string;
   alpha: number;
   temperature: number;
   features: string[];
@@ -40,7 +42,7 @@ export function trainStep(
   o: LossOptions,
 ): StepResult {
   const tf = graph.tf;
-  const logitsName = graph.outputNames[0]!;
+  const logitsName = o.logits;
   let stats: StepResult['stats'] = [];
   let correctT: Tensor | undefined;
   const x = tf.tensor(b.x, b.dims, 'float32');
@@ -48,7 +50,8 @@ export function trainStep(
   const { value, grads } = tf.variableGrads(() => {
     const r = graph.forward(x, { training: true, outputs: [logitsName, ...(t ? o.features : [])] });
     stats = r.stats.map((s) => ({ param: s.param, value: tf.keep(s.value) }));
-    const logits = r.outputs[logitsName]!;
+    const head = r.outputs[logitsName]!;
+    const logits = head.rank === 2 ? head : tf.reshape(head, [head.shape[0]!, -1]);
     let loss: Tensor = tf.scalar(0);
     if (y) {
       correctT = tf.keep(correct(tf, logits, y));

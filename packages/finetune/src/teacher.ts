@@ -1,6 +1,7 @@
 import { ShearsError, type Model, type NamedTensor } from '@shears/core';
 import type { BackendInfo, Tensor } from './backend.js';
 import { TfGraph } from './graph/graph.js';
+import { findSoftmaxEnd, overClasses, type LogitsFrom, type LogitsMode } from './logits.js';
 
 /** Teacher outputs for one batch: logits (and named features), as float arrays. */
 export interface TeacherOutputs {
@@ -10,6 +11,8 @@ export interface TeacherOutputs {
 
 export interface Teacher {
   readonly kind: 'ort' | 'tfjs';
+  /** Set once a batch has run when the logits are the input of the teacher's final Softmax. */
+  readonly logitsFrom?: LogitsFrom;
   run(x: Float32Array, dims: number[]): Promise<TeacherOutputs>;
   dispose(): Promise<void>;
 }
@@ -19,19 +22,23 @@ export interface Teacher {
  * onnxruntime's own threads, so the trainer starts it for the next batch
  * while tfjs trains on this one. A teacher with a fixed batch size runs in chunks.
  */
-export async function ortTeacher(model: Model, features: readonly string[], threads?: number): Promise<Teacher> {
+export async function ortTeacher(model: Model, features: readonly string[], threads?: number, logits: LogitsMode = 'auto'): Promise<Teacher> {
   // onnxruntime loads only when a teacher runs (importing this package stays light).
   const { Session, withOutputs } = await import('@shears/runtime');
-  const m = features.length ? withOutputs(model, features) : model;
+  const picker = logitsPicker(model, logits);
+  const names = [...new Set([...picker.names, ...features])];
+  const extra = names.slice(1);
+  const m = extra.length ? withOutputs(model, extra) : model;
   const session = await Session.create(m, threads ? { threads } : {});
   const input = session.inputNames[0]!;
-  const logitsName = model.graph.outputs[0]!.name;
   const inValue = model.graph.inputs.find((v) => v.name === input);
   const b0 = inValue?.shape?.[0];
   const fixed = typeof b0 === 'number' ? b0 : null;
-  const names = [logitsName, ...features];
   return {
     kind: 'ort',
+    get logitsFrom() {
+      return picker.from();
+    },
     async run(x, dims) {
       const n = dims[0]!;
       const per = x.length / n;
@@ -61,28 +68,36 @@ export async function ortTeacher(model: Model, features: readonly string[], thre
         });
         return { dims: [n, ...first.dims.slice(1)], data: out };
       };
-      const features: TeacherOutputs['features'] = {};
-      for (const f of names.slice(1)) features[f] = join(f);
-      return { logits: join(logitsName), features };
+      const joined: TeacherOutputs['features'] = {};
+      for (const f of names) joined[f] = join(f);
+      const out: TeacherOutputs = { logits: picker.pick(joined), features: {} };
+      for (const f of features) out.features[f] = joined[f]!;
+      return out;
     },
     dispose: () => session.release(),
   };
 }
 
 /** The teacher translated to tfjs too (frozen weights, inference mode). */
-export function tfjsTeacher(model: Model, backend: BackendInfo, features: readonly string[]): Teacher {
+export function tfjsTeacher(model: Model, backend: BackendInfo, features: readonly string[], logits: LogitsMode = 'auto'): Teacher {
   const graph = TfGraph.build(model, { backend, masks: 'none', freeze: () => true });
   const tf = backend.tf;
-  const logitsName = graph.outputNames[0]!;
+  const picker = logitsPicker(model, logits);
+  const names = [...new Set([...picker.names, ...features])];
   return {
     kind: 'tfjs',
+    get logitsFrom() {
+      return picker.from();
+    },
     async run(x, dims) {
       const outs = tf.tidy(() => {
-        const r = graph.forward(tf.tensor(x, dims, 'float32'), { training: false, outputs: [logitsName, ...features] });
+        const r = graph.forward(tf.tensor(x, dims, 'float32'), { training: false, outputs: names });
         return Object.fromEntries(Object.entries(r.outputs).map(([k, t]) => [k, tf.keep(t.clone())])) as Record<string, Tensor>;
       });
       const read = async (t: Tensor) => ({ dims: [...t.shape], data: Float32Array.from((await t.data()) as Float32Array) });
-      const res: TeacherOutputs = { logits: await read(outs[logitsName]!), features: {} };
+      const heads: TeacherOutputs['features'] = {};
+      for (const n of picker.names) heads[n] = await read(outs[n]!);
+      const res: TeacherOutputs = { logits: picker.pick(heads), features: {} };
       for (const f of features) res.features[f] = await read(outs[f]!);
       for (const t of Object.values(outs)) t.dispose();
       return res;
@@ -90,6 +105,30 @@ export function tfjsTeacher(model: Model, backend: BackendInfo, features: readon
     async dispose() {
       graph.dispose();
     },
+  };
+}
+
+type Head = TeacherOutputs['logits'];
+
+/**
+ * The teacher's logits: the input of its final Softmax/LogSoftmax when that
+ * normalizes over the classes (decided on the first batch, from the shapes),
+ * else its first output. `names` are the values to fetch (the output first).
+ */
+function logitsPicker(model: Model, mode: LogitsMode): { names: string[]; pick(outs: Record<string, Head>): Head; from(): LogitsFrom | undefined } {
+  const output = model.graph.outputs[0]!.name;
+  const end = mode === 'auto' ? findSoftmaxEnd(model) : undefined;
+  let use: boolean | undefined;
+  return {
+    names: end ? [output, end.value] : [output],
+    pick(outs) {
+      const out = outs[output]!;
+      if (!end) return out;
+      const pre = outs[end.value]!;
+      use ??= overClasses(end, pre.dims, out.dims);
+      return use ? { dims: [...out.dims], data: pre.data } : out;
+    },
+    from: () => (use && end ? { output, node: end.node, op: end.op, value: end.value } : undefined),
   };
 }
 

@@ -7,6 +7,7 @@ import { augmentBatch, rng, type AugmentOptions } from './augment.js';
 import { initBackend, type BackendChoice, type BackendInfo, type BackendName } from './backend.js';
 import { loadCheckpoint, loadWeights, saveCheckpoint, type CheckpointState } from './checkpoint.js';
 import { TfGraph, type MaskPolicy } from './graph/graph.js';
+import { findSoftmaxEnd, overClasses, type LogitsFrom, type LogitsMode } from './logits.js';
 import type { Param } from './graph/types.js';
 import { correct, crossEntropy, distillation } from './losses.js';
 import { createOptimizer, learningRate, type LrScheduleName, type LrScheduleOptions, type Optimizer, type OptimizerName } from './optim.js';
@@ -43,6 +44,13 @@ export interface FinetuneOptions {
   teacher?: Model;
   /** Where the teacher runs (default onnxruntime-node, which overlaps with training). */
   teacherBackend?: 'ort' | 'tfjs';
+  /**
+   * What the losses take as logits. 'auto' (default): when the output is made by
+   * a Softmax/LogSoftmax over the classes (Keras, CNTK and many zoo exports),
+   * its input, for student and teacher (the model written out keeps its Softmax);
+   * 'output': the graph output as it is (softmax applied to probabilities: only for comparisons).
+   */
+  logits?: LogitsMode;
   /** Weight of the distillation term: α·KD + (1−α)·CE (default 0.7; 1 without labels). */
   alpha?: number;
   temperature?: number;
@@ -111,6 +119,10 @@ export interface FinetuneResult {
   seconds: number;
   trainable: { tensors: number; params: number; masked: number; pruned: number };
   teacher?: 'ort' | 'tfjs';
+  /** Set when the output ends in a Softmax/LogSoftmax over the classes and training used its input as the logits. */
+  logitsFrom?: LogitsFrom;
+  /** The same for the teacher. */
+  teacherLogitsFrom?: LogitsFrom;
   /** Threads that computed each step (1, or 2 with the data-parallel worker). */
   workers: number;
 }
@@ -137,6 +149,8 @@ interface RunSetup {
   graph: TfGraph;
   optimizer: Optimizer;
   teacher?: Teacher;
+  /** The value trained as the logits, and where it came from when it is not the output. */
+  logits: { value: string; from?: LogitsFrom };
   logger: Logger;
   progress: ProgressReporter;
 }
@@ -192,11 +206,13 @@ export async function finetune(model: Model, opts: FinetuneOptions): Promise<Fin
   const held: { teacher?: Teacher; helper?: StepWorker } = {};
   try {
     checkInputs(graph, opts, s.features);
+    const logger = opts.logger ?? silentLogger;
+    const logits = studentLogits(model, graph, opts.data, opts.logits ?? 'auto', logger);
     held.teacher = await createTeacher(model, opts, backend, s.features);
     if (!held.teacher && opts.data.size > 0 && !hasLabels(opts.data))
       throw new ShearsError('E_DATA', `${opts.data.name}: the training data has no labels; give a teacher for label-free distillation`, { option: 'data' });
-    const logger = opts.logger ?? silentLogger;
-    const run = await startRun({ model, opts, s, backend, graph, optimizer, teacher: held.teacher, logger, progress: opts.progress ?? silentProgress });
+    if (held.teacher) await teacherLogits(held.teacher, opts.data, logits.from, logger);
+    const run = await startRun({ model, opts, s, backend, graph, optimizer, teacher: held.teacher, logits, logger, progress: opts.progress ?? silentProgress });
     held.helper = run.helper = await startHelper(model, graph, backend.name, opts, freeze, Boolean(run.resumedFrom), logger);
     let stopped: FinetuneResult['stopped'] = 'completed';
     for (let epoch = run.startEpoch; epoch < s.epochs; epoch++) {
@@ -246,6 +262,44 @@ function checkInputs(graph: TfGraph, opts: FinetuneOptions, features: readonly s
   }
 }
 
+const describeEnd = (f: LogitsFrom) => `${f.op} (node ${f.node})`;
+
+/**
+ * The value the losses take as the student's logits: the input of a final
+ * Softmax/LogSoftmax over the classes (checked on the shapes of one forward
+ * pass), else the graph output. Says so in the log.
+ */
+function studentLogits(model: Model, graph: TfGraph, data: Dataset, mode: LogitsMode, logger: Logger): RunSetup['logits'] {
+  const output = graph.outputNames[0]!;
+  const end = findSoftmaxEnd(model);
+  if (!end) return { value: output };
+  if (mode === 'output') {
+    logger.info(`finetune: output ${output} ends in ${end.op} (node ${end.node}); training on the output as it is (logits: 'output')`);
+    return { value: output };
+  }
+  const tf = graph.tf;
+  const [pre, out] = tf.tidy(() => {
+    const r = graph.forward(tf.zeros([1, ...data.sampleShape]), { training: false, outputs: [end.value, output] }).outputs;
+    return [r[end.value]!.shape, r[output]!.shape];
+  });
+  if (!overClasses(end, pre, out)) {
+    logger.info(`finetune: output ${output} ends in ${end.op} (node ${end.node}) over axis ${end.axis} of ${pre.join('x')}, not over the classes; training on the output as it is`);
+    return { value: output };
+  }
+  const from: LogitsFrom = { output, node: end.node, op: end.op, value: end.value };
+  logger.info(`finetune: output ${output} ends in ${describeEnd(from)}; training on its input logits ${end.value}`);
+  return { value: end.value, from };
+}
+
+/** Run the teacher once (it decides where its logits come from on its first batch) and log that when it differs from the student. */
+async function teacherLogits(teacher: Teacher, data: Dataset, student: LogitsFrom | undefined, logger: Logger): Promise<void> {
+  const per = data.sampleShape.reduce((a, b) => a * b, 1);
+  await teacher.run(new Float32Array(per), [1, ...data.sampleShape]);
+  const t = teacher.logitsFrom;
+  if (t) logger.info(`finetune: the teacher's output ends in ${describeEnd(t)}; distilling from its input logits ${t.value}`);
+  else if (student) logger.info("finetune: the teacher's output has no final Softmax; distilling from it as logits");
+}
+
 /** The distillation teacher, checked against the student (onnxruntime by default, or tfjs); undefined without one. */
 async function createTeacher(model: Model, opts: FinetuneOptions, backend: BackendInfo, features: string[]): Promise<Teacher | undefined> {
   if (!opts.teacher) {
@@ -253,7 +307,8 @@ async function createTeacher(model: Model, opts: FinetuneOptions, backend: Backe
     return undefined;
   }
   checkTeacher(model, opts.teacher);
-  return opts.teacherBackend === 'tfjs' ? tfjsTeacher(opts.teacher, backend, features) : await ortTeacher(opts.teacher, features, opts.teacherThreads);
+  const logits = opts.logits ?? 'auto';
+  return opts.teacherBackend === 'tfjs' ? tfjsTeacher(opts.teacher, backend, features, logits) : await ortTeacher(opts.teacher, features, opts.teacherThreads, logits);
 }
 
 /** The trainable weights, steps and learning-rate schedule, and the run state: fresh, or from the last checkpoint. */
@@ -311,7 +366,7 @@ async function runEpoch(run: Run, epoch: number): Promise<EpochRecord> {
   const rec = await trainEpoch(run, epoch, te);
   const { opts, s } = run;
   if (opts.val) {
-    const ev = await evaluateGraph(run.graph, opts.val, { batchSize: Math.max(s.batchSize, 64), limit: opts.valLimit, teacher: run.teacher, temperature: opts.temperature ?? 4 });
+    const ev = await evaluateGraph(run.graph, opts.val, { batchSize: Math.max(s.batchSize, 64), limit: opts.valLimit, teacher: run.teacher, temperature: opts.temperature ?? 4, logits: run.logits.value });
     rec.valLoss = ev.loss;
     rec.valAccuracy = ev.accuracy;
   }
@@ -385,6 +440,7 @@ function batchSource(run: Run, epoch: number): () => Promise<Prepared | undefine
 function lossOptions(run: Run, b: Prepared): LossOptions {
   const { opts } = run;
   return {
+    logits: run.logits.value,
     alpha: b.y ? (opts.alpha ?? (run.teacher ? 0.7 : 0)) : 1,
     temperature: opts.temperature ?? 4,
     features: run.s.features,
@@ -497,6 +553,8 @@ function finish(run: Run, stopped: FinetuneResult['stopped'], t0: number): Finet
     seconds: (performance.now() - t0) / 1000,
     trainable: { tensors: trainParams.length, params: trainParams.reduce((a, p) => a + p.variable.size, 0), masked: masked.length, pruned },
     teacher: run.teacher?.kind,
+    logitsFrom: run.logits.from,
+    teacherLogitsFrom: run.teacher?.logitsFrom,
     workers: run.helper ? 2 : 1,
   };
 }
@@ -628,9 +686,13 @@ export interface GraphEvalResult {
 }
 
 /** Accuracy and loss of the tfjs model (inference mode) on a dataset. */
-export async function evaluateGraph(graph: TfGraph, data: Dataset, o: { batchSize?: number; limit?: number; teacher?: Teacher; temperature?: number } = {}): Promise<GraphEvalResult> {
+export async function evaluateGraph(
+  graph: TfGraph,
+  data: Dataset,
+  o: { batchSize?: number; limit?: number; teacher?: Teacher; temperature?: number; /** The value taken as logits (default the output). */ logits?: string } = {},
+): Promise<GraphEvalResult> {
   const tf = graph.tf;
-  const name = graph.outputNames[0]!;
+  const name = o.logits ?? graph.outputNames[0]!;
   let samples = 0;
   let lossSum = 0;
   let right = 0;
@@ -640,7 +702,8 @@ export async function evaluateGraph(graph: TfGraph, data: Dataset, o: { batchSiz
     const n = b.dims[0]!;
     const t = !b.y && o.teacher ? await o.teacher.run(b.x, b.dims) : undefined;
     const [l, c] = tf.tidy(() => {
-      const logits = graph.forward(tf.tensor(b.x, b.dims, 'float32'), { training: false }).outputs[name]!;
+      const head = graph.forward(tf.tensor(b.x, b.dims, 'float32'), { training: false, outputs: [name] }).outputs[name]!;
+      const logits = head.rank === 2 ? head : tf.reshape(head, [n, -1]);
       if (b.y) {
         const y = tf.tensor1d(b.y, 'int32');
         return [crossEntropy(tf, logits, y).dataSync()[0]!, correct(tf, logits, y).dataSync()[0]!];
