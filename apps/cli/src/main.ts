@@ -1,6 +1,7 @@
 import type { ShearsError } from '@shears/core';
 import { commandHelp, mainHelp } from './help.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
+import { cliMessage } from './input-shape-hint.js';
 import { printJson, type CliIO } from './io.js';
 import { COMMAND_NAMES, COMMAND_SUMMARIES, loadCommand } from './commands/index.js';
 
@@ -59,11 +60,11 @@ export async function main(argv: string[], streams: MainStreams = { stdout: proc
 /** One line on stderr (the stack with --verbose; a JSON error with --json); returns the exit code. */
 export function reportError(e: unknown, io: CliIO): number {
   const known = isShearsError(e);
-  const message = known ? e.message : `internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+  const message = known ? cliMessage(e) : `internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
   io.stderr.write(`shears: error: ${message}\n`);
   if (io.verbose && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
   else if (!known) io.stderr.write('shears: run with --verbose for the stack trace, and please report this\n');
-  if (io.json) printJson(io, { error: known ? e.toJSON() : { code: 'E_INTERNAL', message } });
+  if (io.json) printJson(io, { error: known ? { ...e.toJSON(), message } : { code: 'E_INTERNAL', message } });
   return known ? exitCodeFor(e.code) : EXIT.internal;
 }
 

@@ -27,6 +27,8 @@ export interface ErrorContext {
   option?: string;
   plugin?: string;
   hook?: string;
+  /** Structured facts for callers to format (e.g. E_DYNAMIC_SHAPE: `{ inputs: { x: [1, 3, 224, 224] } }`, the suggested shapes). */
+  details?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -42,6 +44,7 @@ export class ShearsError extends Error {
   readonly option?: string;
   readonly plugin?: string;
   readonly hook?: string;
+  readonly details?: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, ctx: ErrorContext = {}) {
     super(message, ctx.cause !== undefined ? { cause: ctx.cause } : undefined);
@@ -53,6 +56,7 @@ export class ShearsError extends Error {
     this.option = ctx.option;
     this.plugin = ctx.plugin;
     this.hook = ctx.hook;
+    if (ctx.details !== undefined) this.details = ctx.details;
   }
 
   /** A copy with more context (e.g. the plugin and hook that raised it). */
@@ -63,7 +67,7 @@ export class ShearsError extends Error {
   }
 
   context(): ErrorContext {
-    return { file: this.file, node: this.node, op: this.op, option: this.option, plugin: this.plugin, hook: this.hook };
+    return { file: this.file, node: this.node, op: this.op, option: this.option, plugin: this.plugin, hook: this.hook, ...(this.details ? { details: this.details } : {}) };
   }
 
   toJSON(): Record<string, unknown> {

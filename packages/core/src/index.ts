@@ -12,3 +12,4 @@ export * from './data/metrics.js';
 export * from './data/random.js';
 export * from './runtime/index.js';
 export * from './transform/index.js';
+export { listSome } from './list-some.js';

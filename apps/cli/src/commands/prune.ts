@@ -9,12 +9,12 @@ import { pct, si } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
 import { loadModel, NO_NORMALIZE_HELP, withFile } from '../load.js';
 import type { ModelRuntime } from '@shears/core';
-import { stats } from './stats.js';
+import { stats, unknownMacsNote } from './stats.js';
 import type { Command } from './types.js';
 
 /** Flags passed to the strategy as options (camelCased), when given. */
-const STRATEGY_FLAGS = ['amount', 'scope', 'allocation', 'pattern', 'target-macs', 'round-to', 'exclude', 'max-layer-amount', 'selection', 'calib-samples', 'positions-per-image'] as const;
-const NUMERIC = new Set(['amount', 'target-macs', 'round-to', 'max-layer-amount', 'calib-samples', 'positions-per-image']);
+const STRATEGY_FLAGS = ['amount', 'scope', 'allocation', 'pattern', 'target-macs', 'target-params', 'round-to', 'exclude', 'max-layer-amount', 'selection', 'calib-samples', 'positions-per-image'] as const;
+const NUMERIC = new Set(['amount', 'target-macs', 'target-params', 'round-to', 'max-layer-amount', 'calib-samples', 'positions-per-image']);
 
 const camel = (s: string) => s.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
@@ -30,8 +30,9 @@ export const prune: Command = {
     ['--scope <global|layer>', 'one threshold across layers, or the same amount per layer'],
     ['--allocation <uniform|erk|lamp>', 'unstructured, scope layer: how the amount spreads over layers'],
     ['--pattern <N:M>', 'semi-structured N:M sparsity, e.g. 2:4'],
-    ['--target-macs <ratio>', 'structured: prune until MACs ≤ ratio × original'],
-    ['--round-to <n>', 'structured: keep channel counts multiples of n'],
+    ['--target-macs <ratio>', 'structured: prune until MACs are ratio × original (within ±0.02 where reachable; says why when not)'],
+    ['--target-params <ratio>', 'structured: prune until parameters are ratio × original (within ±0.02 where reachable)'],
+    ['--round-to <n>', 'structured: keep channel counts multiples of n (default 8; --round-to 1 for the finest steps)'],
     ['--exclude <regex>', 'leave matching layers dense'],
     ['--max-layer-amount <x>', 'cap any one layer at this fraction'],
     ['--amount-table <file|json>', 'unstructured and filter: per-layer amounts {"layerNameOrRegex": amount}, e.g. from shears sensitivity -o; others get --amount, or stay whole'],
@@ -119,12 +120,16 @@ export const prune: Command = {
       dryRun,
       before: pick(before),
       after: pick(after),
+      // Why MACs are null: input dims stay unknown (with an --input-shape example).
+      ...(before.dynamic ? { macsUnknown: unknownMacsNote(before.dynamic) } : {}),
       seconds: (performance.now() - t0) / 1000,
       // Of the weights the plan masked (the tensors it names), the fraction pruned: what --amount asks for.
       achievedSparsity: maskedFraction(plan, result.model, result.steps[0]!.details?.masked as Record<string, number> | undefined),
       // Zeros among all float parameters (biases, norms and layers left dense included).
       modelSparsity: 1 - after.nonzeroParams / Math.max(1, after.params),
       skipped: plan.skipped,
+      // A MACs or params target: the goal, the ratio reached, and why not when it missed.
+      target: (plan.details?.target as Record<string, unknown> | undefined) ?? null,
       // Structured plans: channels removed per group (from the applier).
       channels: (result.steps[0]!.details?.channels as { groups: number; channels: number } | undefined) ?? null,
       layers: layerDiff(before.layers, after.layers),
@@ -135,9 +140,13 @@ export const prune: Command = {
       report: reportFile,
     };
     if (io.json) return printJson(io, report);
-    const s = (x: typeof report.before) => `params ${si(x.params)}  non-zero ${si(x.nonzeroParams)}  MACs ${si(x.macs)}`;
+    const s = (x: typeof report.before) => `params ${si(x.params)}  non-zero ${si(x.nonzeroParams)}  MACs ${x.macs === null ? '?' : si(x.macs)}`;
+    const macsRatio = report.before.macs === null || report.after.macs === null ? '?' : (report.after.macs / Math.max(1, report.before.macs)).toFixed(3);
     out(io, `before  ${s(report.before)}`);
-    out(io, `after   ${s(report.after)}  (sparsity ${pct(report.modelSparsity)}, MACs ×${(report.after.macs / Math.max(1, report.before.macs)).toFixed(3)})`);
+    out(io, `after   ${s(report.after)}  (sparsity ${pct(report.modelSparsity)}, MACs ×${macsRatio})`);
+    if (report.macsUnknown) logger.info(report.macsUnknown);
+    const tg = report.target as { metric: string; goal: number; achieved: number; reached: boolean } | null;
+    if (tg) out(io, `target  ${tg.metric === 'macs' ? 'MACs' : 'params'} ${tg.goal}: reached ${tg.achieved.toFixed(3)}${tg.reached ? '' : ' (not within ±0.02; see the warning)'}`);
     if (report.achievedSparsity !== null) out(io, `pruned  ${pct(report.achievedSparsity)} of the weights the plan masks`);
     if (report.channels) out(io, `removed ${report.channels.channels} channels in ${report.channels.groups} groups (params ×${(report.after.params / Math.max(1, report.before.params)).toFixed(3)})`);
     for (const sk of plan.skipped) logger.info(`skipped ${sk.target}: ${sk.reason}`);
@@ -176,7 +185,7 @@ function maskedFraction(plan: PruningPlan, model: Model, applied?: Record<string
   return weights ? count / weights : null;
 }
 
-function pick(s: { params: number; nonzeroParams: number; macs: number; bytes: number }) {
+function pick(s: { params: number; nonzeroParams: number; macs: number | null; bytes: number }) {
   return { params: s.params, nonzeroParams: s.nonzeroParams, macs: s.macs, bytes: s.bytes };
 }
 
@@ -206,6 +215,10 @@ function strategyOptions(values: Record<string, unknown>, strategy: string): Rec
   }
   // The channel strategy's `reconstruct: false`; other strategies reject the option by name.
   if (values['no-reconstruct']) options.reconstruct = false;
+  // One way to say how much: a usage error naming the flags given.
+  const amounts = ['amount', 'target-macs', 'target-params', 'amount-table'].filter((f) => values[f] !== undefined && !(f === 'amount' && values['amount-table'] !== undefined));
+  if (amounts.length > 1)
+    throw new ShearsError('E_OPTION', `prune: give one of --amount, --target-macs and --target-params, not ${amounts.map((f) => `--${f}`).join(' and ')}`, { option: camel(amounts[1]!) });
   if (options.amount !== undefined) {
     const a = options.amount as number;
     if (!(a >= 0 && a < 1)) throw new ShearsError('E_OPTION', `${strategy}: option --amount: must be in [0, 1) (got ${a})`, { option: 'amount', plugin: strategy });

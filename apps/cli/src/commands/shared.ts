@@ -1,13 +1,20 @@
-import { primaryInput, type Model } from '@shears/core';
+import { dynamicShapeError, primaryInput, resolveInputShapes, type Model } from '@shears/core';
 import { checkFits, checkLabels, openDataset, type Dataset } from '@shears/data';
 
 /**
  * Open --data/--calib for a model and check that its samples fit the model's
- * input (and its labels the model's classes, when both are known).
+ * input (and its labels the model's classes, when both are known). Sizes the
+ * model leaves dynamic come from the model itself where it says (a dynamic
+ * batch, dims bound by other inputs, metadata); `random:N` needs every other
+ * dim, and says which --input-shape gives them.
  */
 export async function datasetFor(model: Model, spec: string): Promise<Dataset> {
   const input = model.graph.inputs.find((v) => v.name === primaryInput(model).name)!;
-  const data = await openDataset(spec, { inputShape: input.shape });
+  const r = resolveInputShapes(model, undefined);
+  const missing = r.unresolved.filter((d) => d.name === input.name);
+  if (/^random:/.test(spec) && missing.length) throw dynamicShapeError(missing, `random calibration data (${spec})`);
+  const shape = r.shapes[input.name] ?? input.shape;
+  const data = await openDataset(spec, { inputShape: shape });
   checkFits(data, input.shape ?? [], { file: spec, inputName: input.name });
   const classes = model.graph.outputs[0]?.shape?.at(-1);
   if (typeof classes === 'number' && model.graph.outputs[0]!.shape!.length === 2) checkLabels(data, classes);

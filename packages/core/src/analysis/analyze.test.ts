@@ -105,9 +105,49 @@ describe('dynamic shapes', () => {
     const k = new Kit();
     k.one('Relu', [k.input('x', ['batch', 3, 'h', 224])]);
     expect(() => analyzeModel(k.model)).toThrow(
-      expect.objectContaining({ code: 'E_DYNAMIC_SHAPE', message: 'input x has dynamic shape [batch,3,h,224]; pass --input-shape x:1x3x1x224' }),
+      expect.objectContaining({
+        code: 'E_DYNAMIC_SHAPE',
+        message: 'MACs need concrete sizes, but input x has dynamic dims [batch,3,h,224]; pass your real sizes, e.g. inputShapes: { x: [1, 3, 224, 224] }',
+        details: { inputs: { x: [1, 3, 224, 224] }, hint: 'inputShapes: { x: [1, 3, 224, 224] }', unknownDims: { x: [0, 2] } },
+      }),
     );
     expect(analyzeModel(k.model, { inputShapes: { x: [1, 3, 224, 224] } }).macs).toBe(0);
+  });
+
+  it("with dynamic: 'unknown' gives params and non-zeros, and null MACs for the layers that need sizes", () => {
+    const k = new Kit();
+    const c = k.one('Conv', [k.input('x', ['N', 3, 'H', 'W']), k.floats([8, 3, 3, 3])], { pads: [1, 1, 1, 1] });
+    k.one('Add', [c, k.floats([8, 1, 1])]);
+    const a = analyzeModel(k.model, { dynamic: 'unknown' });
+    expect(a.macs).toBeNull();
+    expect(a.params).toBe(8 * 27 + 8);
+    expect(a.layers.map((l) => [l.op, l.macs])).toEqual([
+      ['Conv', null],
+      ['Add', 0],
+    ]);
+    expect(a.dynamicInputs).toEqual([{ name: 'x', shape: ['N', 3, 'H', 'W'] }]);
+    expect(a.dynamicDetails?.inputs).toEqual({ x: [1, 3, 224, 224] });
+    const known = analyzeModel(k.model, { dynamic: 'unknown', inputShapes: { x: [1, 3, 4, 4] } });
+    expect(known.macs).toBe(8 * 27 * 16);
+    expect(known.dynamicInputs).toBeUndefined();
+  });
+
+  it('sizes an input from dim params that a given input binds, and from metadata', () => {
+    const kit = () => {
+      const k = new Kit();
+      k.one('Conv', [k.input('x', ['N', 3, 'S', 'S']), k.floats([8, 3, 1, 1])]);
+      k.one('Conv', [k.input('y', ['N', 3, 'S', 'S']), k.floats([8, 3, 1, 1])]);
+      return k;
+    };
+    const a = analyzeModel(kit().model, { inputShapes: { x: [1, 3, 10, 10] } });
+    expect(a.macs).toBe(2 * 8 * 3 * 100);
+    expect(a.assumedShapes).toEqual({ y: { shape: [1, 3, 10, 10], source: 'bound' } });
+    const k = kit();
+    k.model.setMetadata('input_shapes', JSON.stringify({ x: [2, 3, 5, 5], y: [2, 3, 5, 5] }));
+    const m = analyzeModel(k.model);
+    expect(m.macs).toBe(2 * 2 * 8 * 3 * 25);
+    expect(m.assumedShapes?.x).toEqual({ shape: [2, 3, 5, 5], source: 'metadata' });
+    expect(k.model.graph.inputs[0]!.shape).toEqual(['N', 3, 'S', 'S']);
   });
 
   it('counts a dynamic batch dim as `batch` samples (default 1) and leaves the model dynamic', () => {

@@ -1,4 +1,3 @@
-import { ShearsError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
@@ -10,7 +9,7 @@ import { channelAxisOf, constTensorOf, dataInputsOf, weightRolesOf } from '../op
 import type { OpSpec } from '../ops/types.js';
 import type { OpRegistry } from '../ops/registry.js';
 import { inferShapes } from '../shape/infer.js';
-import { batchOnlyShapes, dynamicInputs } from '../shape/inputs.js';
+import { dynamicShapeError, resolveInputShapes, type AssumedShapeSource, type DynamicInput, type DynamicShapeDetails } from '../shape/inputs.js';
 import { countNonzero, isParamTensor } from './nonzero.js';
 
 export interface LayerStats {
@@ -40,6 +39,18 @@ export interface ModelStats {
   unresolved: string[];
   /** Inputs whose dynamic batch dim was counted as `batch` samples (see AnalyzeOptions.batch). */
   assumedBatch?: { batch: number; inputs: string[] };
+  /** Dynamic inputs sized from the model itself (not `inputShapes`), and how (resolveInputShapes). */
+  assumedShapes?: Record<string, { shape: number[]; source: AssumedShapeSource }>;
+}
+
+/** analyzeModel with `dynamic: 'unknown'`: MACs are null while some input dims stay unknown. */
+export interface PartialModelStats extends Omit<ModelStats, 'macs' | 'layers'> {
+  macs: number | null;
+  layers: (Omit<LayerStats, 'macs'> & { macs: number | null })[];
+  /** The inputs whose unknown dims left MACs unknown (absent when MACs are known). */
+  dynamicInputs?: DynamicInput[];
+  /** Their example shapes, as E_DYNAMIC_SHAPE would give them (for hints in the caller's syntax). */
+  dynamicDetails?: DynamicShapeDetails;
 }
 
 export interface AnalyzeOptions {
@@ -52,6 +63,8 @@ export interface AnalyzeOptions {
    * `inputShapes` for every dynamic input.
    */
   batch?: number;
+  /** Inputs whose sizes stay unknown: 'error' (default) throws E_DYNAMIC_SHAPE; 'unknown' reports MACs as null. */
+  dynamic?: 'error' | 'unknown';
 }
 
 /** A constant value of the graph: initializer or Constant-node output. */
@@ -98,29 +111,46 @@ export function countParams(model: Model): number {
   return n;
 }
 
-function assertStaticInputs(model: Model, given: Record<string, number[]> | undefined): void {
-  for (const d of dynamicInputs(model)) {
-    if (given && d.name in given) continue;
-    const shape = d.shape ? `[${d.shape.map((x) => x ?? '?').join(',')}]` : '(unknown rank)';
-    const example = d.shape ? d.shape.map((x) => (typeof x === 'number' && x >= 0 ? x : 1)).join('x') : '1x3x224x224';
-    throw new ShearsError('E_DYNAMIC_SHAPE', `input ${d.name} has dynamic shape ${shape}; pass --input-shape ${d.name}:${example}`, { option: 'input-shape' });
-  }
-}
-
 /**
  * Params, non-zeros, MACs and bytes, in total and per weight/MAC-bearing
- * node. Runs shape inference (setting Value.type on node outputs), so every
- * dynamic input needs a shape in `inputShapes`.
+ * node. Runs shape inference (setting Value.type on node outputs, symbolic
+ * where inputs are dynamic). MACs need concrete sizes: `inputShapes`, else
+ * what the model says (resolveInputShapes: dims bound by given inputs,
+ * metadata, a dynamic batch as `batch`). When some stay unknown it throws
+ * E_DYNAMIC_SHAPE, or with `dynamic: 'unknown'` returns the other figures
+ * with `macs: null` and `dynamicInputs` naming what is missing.
  */
-export function analyzeModel(model: Model, opts: AnalyzeOptions = {}): ModelStats {
-  const assumed = batchOnlyShapes(model, opts.inputShapes, opts.batch ?? 1);
-  if (assumed) {
-    inferShapes(model, { registry: opts.registry }); // symbolic shapes on the model itself, as documented
-    const stats = analyzeModel(cloneModel(model, { shareWeights: true }), { ...opts, inputShapes: { ...opts.inputShapes, ...assumed }, batch: 0 });
-    return { ...stats, assumedBatch: { batch: opts.batch ?? 1, inputs: Object.keys(assumed) } };
+export function analyzeModel(model: Model, opts: AnalyzeOptions & { dynamic: 'unknown' }): PartialModelStats;
+export function analyzeModel(model: Model, opts?: AnalyzeOptions): ModelStats;
+export function analyzeModel(model: Model, opts: AnalyzeOptions = {}): ModelStats | PartialModelStats {
+  const batch = opts.batch ?? 1;
+  const r = resolveInputShapes(model, opts.inputShapes, { batch });
+  if (r.unresolved.length > 0) {
+    if (opts.dynamic !== 'unknown') throw dynamicShapeError(r.unresolved, 'MACs');
+    inferShapes(model, { inputShapes: opts.inputShapes, registry: opts.registry });
+    const stats = analyzeInferred(model, opts.registry, opts.inputShapes);
+    return { ...stats, macs: null, layers: nullMacs(stats), dynamicInputs: r.unresolved, dynamicDetails: dynamicShapeError(r.unresolved, 'MACs').details as unknown as DynamicShapeDetails };
   }
-  assertStaticInputs(model, opts.inputShapes);
-  const inferred = inferShapes(model, { inputShapes: opts.inputShapes, registry: opts.registry });
+  const assumedNames = Object.keys(r.assumed);
+  if (assumedNames.length === 0) return analyzeInferred(model, opts.registry, opts.inputShapes);
+  inferShapes(model, { inputShapes: opts.inputShapes, registry: opts.registry }); // symbolic shapes on the model itself, as documented
+  const stats = analyzeInferred(cloneModel(model, { shareWeights: true }), opts.registry, r.shapes);
+  const byBatch = assumedNames.filter((n) => r.assumed[n] === 'batch');
+  return {
+    ...stats,
+    assumedShapes: Object.fromEntries(assumedNames.map((n) => [n, { shape: r.shapes[n]!, source: r.assumed[n]! }])),
+    ...(byBatch.length ? { assumedBatch: { batch, inputs: byBatch } } : {}),
+  };
+}
+
+/** Layers whose MAC rule found no shapes get null MACs. */
+function nullMacs(stats: ModelStats): PartialModelStats['layers'] {
+  const unknown = new Set(stats.unresolved);
+  return stats.layers.map((l) => (unknown.has(l.name) ? { ...l, macs: null } : l));
+}
+
+function analyzeInferred(model: Model, registry: OpRegistry | undefined, inputShapes: Record<string, number[]> | undefined): ModelStats {
+  const inferred = inferShapes(model, { inputShapes, registry });
 
   const nonzeroOf = new Map<Value, number>();
   let params = 0;

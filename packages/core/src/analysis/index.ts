@@ -1,2 +1,2 @@
-export { analyzeModel, countParams, type AnalyzeOptions, type LayerStats, type ModelStats } from './analyze.js';
+export { analyzeModel, countParams, type AnalyzeOptions, type LayerStats, type ModelStats, type PartialModelStats } from './analyze.js';
 export { countNonzero } from './nonzero.js';

@@ -140,6 +140,8 @@ export interface ParamSlots {
   slots: Partial<Record<StructureParam, ParamSlot>>;
   /** Attributes to drop when a parameter is written (e.g. Split's num_outputs). */
   drop?: string[];
+  /** A 0 in the `shape` parameter copies the input's dim at the same index (Reshape without allowzero). */
+  zeroCopies?: NodePredicate;
 }
 
 /**

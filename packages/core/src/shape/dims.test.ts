@@ -27,7 +27,9 @@ describe('dim arithmetic', () => {
     expect(windowOut(112, 3, 2, 1, 0, 0, true)).toBe(56); // googlenet-style ceil
     expect(windowOut(6, 2, 2, 1, 1, 1, true)).toBe(4);
     expect(windowOut(3, 2, 2, 1, 1, 1, true)).toBe(2); // a 3rd window would start in the right padding
-    expect(windowOut('h', 3, 1, 1, 1, 1)).toBeNull();
+    expect(windowOut('h', 3, 1, 1, 1, 1)).toBe('h'); // size-preserving: the symbol survives
+    expect(windowOut('h', 3, 2, 1, 1, 1)).toBeNull();
+    expect(windowOut('h', 3, 1, 1, 0, 0)).toBeNull();
   });
 });
 

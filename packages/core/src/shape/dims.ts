@@ -86,8 +86,9 @@ export function windowOut(
   padEnd: number,
   ceil = false,
 ): Dim {
-  if (typeof d !== 'number') return null;
   const span = (kernel - 1) * dilation + 1;
+  // A symbolic dim survives a size-preserving window (stride 1, pads filling the span: 1x1 or "same" convs).
+  if (typeof d !== 'number') return typeof d === 'string' && stride === 1 && padBegin + padEnd === span - 1 ? d : null;
   const num = d + padBegin + padEnd - span;
   if (!ceil) return Math.floor(num / stride) + 1;
   let out = Math.ceil(num / stride) + 1;

@@ -46,14 +46,149 @@ export function batchOnlyShapes(model: Model, given: Record<string, readonly num
   return Object.keys(out).length ? out : undefined;
 }
 
+const isFixed = (d: Dim | undefined): d is number => typeof d === 'number' && d >= 0;
+
+/** How an input's shape was found when it was not given: a dim param bound by a given input, model metadata, or a dynamic batch taken as `batch`. */
+export type AssumedShapeSource = 'bound' | 'metadata' | 'batch';
+
+export interface InputShapeResolution {
+  /** Static shapes for the given inputs and for every dynamic input the model itself sizes. */
+  shapes: Record<string, number[]>;
+  /** The dynamic inputs sized without being given, and how. */
+  assumed: Record<string, AssumedShapeSource>;
+  /** Dynamic inputs that still have unknown dims (their declared shape, given dim params substituted). */
+  unresolved: DynamicInput[];
+}
+
+/** Metadata keys an exporter (or a user) may record input shapes under, as JSON `{"x": [1, 3, 224, 224]}`. */
+export const INPUT_SHAPES_METADATA_KEYS = ['shears.input_shapes', 'input_shapes'] as const;
+
+function metadataShapes(model: Model): Record<string, number[]> {
+  for (const key of INPUT_SHAPES_METADATA_KEYS) {
+    const raw = model.getMetadata(key);
+    if (!raw) continue;
+    try {
+      const o = JSON.parse(raw) as unknown;
+      if (o && typeof o === 'object' && !Array.isArray(o))
+        return Object.fromEntries(Object.entries(o).filter(([, v]) => Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0))) as Record<string, number[]>;
+    } catch {
+      /* not JSON: ignored */
+    }
+  }
+  return {};
+}
+
 /**
- * The `--input-shape` to suggest for a dynamic input: its fixed dims, 1 for a
- * dynamic leading (batch) dim, `?` for any other, with a note to fill those in.
+ * Concrete sizes for the graph inputs, in order: `given` (e.g.
+ * --input-shape), then what the model itself says: dim params that a given
+ * input binds (`N` of x given as 4 is 4 in y too), shapes recorded in the
+ * metadata (INPUT_SHAPES_METADATA_KEYS), and a dynamic leading (batch) dim
+ * alone taken as `batch` (skipped when batch ≤ 0). Never guesses any other dim.
+ */
+export function resolveInputShapes(model: Model, given: Record<string, readonly number[]> | undefined, opts: { batch?: number } = {}): InputShapeResolution {
+  const batch = opts.batch ?? 1;
+  const shapes: Record<string, number[]> = {};
+  const assumed: Record<string, AssumedShapeSource> = {};
+  const unresolved: DynamicInput[] = [];
+  const bound = new Map<string, number>();
+  const inputs = runtimeInputs(model.graph);
+  for (const v of inputs) {
+    const g = given?.[v.name];
+    if (!g) continue;
+    shapes[v.name] = [...g];
+    v.shape?.forEach((d, i) => {
+      if (typeof d === 'string' && g[i] !== undefined) bound.set(d, g[i]!);
+    });
+  }
+  const meta = metadataShapes(model);
+  for (const d of dynamicInputs(model)) {
+    if (d.name in shapes) continue;
+    const sub = d.shape?.map((x) => (typeof x === 'string' && bound.has(x) ? bound.get(x)! : x));
+    const m = meta[d.name];
+    if (sub && sub.every(isFixed)) [shapes[d.name], assumed[d.name]] = [sub as number[], 'bound'];
+    else if (m && (!sub || (m.length === sub.length && sub.every((x, i) => !isFixed(x) || x === m[i])))) [shapes[d.name], assumed[d.name]] = [[...m], 'metadata'];
+    else if (batch > 0 && sub && sub.length > 1 && sub.slice(1).every(isFixed)) [shapes[d.name], assumed[d.name]] = [[batch, ...(sub.slice(1) as number[])], 'batch'];
+    else unresolved.push({ name: d.name, shape: sub ?? d.shape });
+  }
+  return { shapes, assumed, unresolved };
+}
+
+/** Channel counts that make a rank-4 input look like an image. */
+const IMAGE_CHANNELS = new Set([1, 3, 4]);
+/** Default side of an image whose spatial dims are both unknown (the common ImageNet size). */
+const DEFAULT_IMAGE_SIDE = 224;
+/** Default length of any other unknown non-batch dim (a sequence or feature length). */
+const DEFAULT_LENGTH = 128;
+
+/**
+ * A realistic example shape for a dynamic input, for error hints: fixed dims
+ * kept, a dynamic leading (batch) dim as 1; for an image-like input (rank 4,
+ * 1/3/4 channels on axis 1, NCHW, or axis 3, NHWC) an unknown spatial dim
+ * takes its sibling's size when that one is fixed (a square image), else 224;
+ * an unknown channel dim of a rank-4 input is 3; other unknown dims 128.
+ * Without a known rank: 1x3x224x224. Never a 1×1 image.
+ */
+export function suggestInputShape(shape: readonly Dim[] | undefined): number[] {
+  if (!shape || shape.length === 0) return [1, 3, DEFAULT_IMAGE_SIDE, DEFAULT_IMAGE_SIDE];
+  const out = shape.map((d) => (isFixed(d) ? d : -1));
+  if (out[0] === -1) out[0] = 1;
+  if (shape.length === 4) {
+    const nhwc = !IMAGE_CHANNELS.has(out[1]!) && IMAGE_CHANNELS.has(out[3]!);
+    const [c, h, w] = nhwc ? [3, 1, 2] : [1, 2, 3];
+    if (out[c] === -1) out[c] = 3;
+    const side = out[h]! > 0 ? out[h]! : out[w]! > 0 ? out[w]! : DEFAULT_IMAGE_SIDE;
+    if (out[h] === -1) out[h] = side;
+    if (out[w] === -1) out[w] = side;
+  }
+  return out.map((d) => (d === -1 ? DEFAULT_LENGTH : d));
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+/** Input shapes in the API's syntax: `inputShapes: { x: [1, 3, 224, 224] }`. */
+export function formatInputShapesOption(inputs: Record<string, readonly number[]>): string {
+  const entries = Object.entries(inputs).map(([k, v]) => `${IDENT.test(k) ? k : `'${k.replace(/'/g, "\\'")}'`}: [${v.join(', ')}]`);
+  return `inputShapes: { ${entries.join(', ')} }`;
+}
+
+/** Facts of an E_DYNAMIC_SHAPE error (ShearsError.details), for callers that word the fix in their own syntax (the CLI: --input-shape). */
+export interface DynamicShapeDetails {
+  /** A realistic example shape per unresolved input (suggestInputShape). */
+  inputs: Record<string, number[]>;
+  /** The hint as the message spells it (formatInputShapesOption(inputs)), to be replaced. */
+  hint: string;
+  /** Per input: the indices of its unknown dims. */
+  unknownDims: Record<string, number[]>;
+}
+
+const shapeText = (s: readonly Dim[] | undefined) => (s ? `[${s.map((d) => (d === null || d === undefined ? '?' : d)).join(',')}]` : '(unknown rank)');
+
+/**
+ * The E_DYNAMIC_SHAPE error for inputs whose sizes are needed (`need`: what
+ * needs them, e.g. "MACs") but unknown. It names the first input and its
+ * unknown dims, counts the rest, and gives a realistic example in the API's
+ * syntax; `details` (DynamicShapeDetails) lets the CLI say `--input-shape`.
+ */
+export function dynamicShapeError(unresolved: readonly DynamicInput[], need: string): ShearsError {
+  const inputs = Object.fromEntries(unresolved.map((d) => [d.name, suggestInputShape(d.shape)]));
+  const unknownDims = Object.fromEntries(unresolved.map((d) => [d.name, (d.shape ?? []).flatMap((x, i) => (isFixed(x) ? [] : [i]))]));
+  const hint = formatInputShapesOption(inputs);
+  const first = unresolved[0]!;
+  const more = unresolved.length > 1 ? ` (and ${unresolved.length - 1} more input${unresolved.length > 2 ? 's' : ''})` : '';
+  const details: DynamicShapeDetails = { inputs, hint, unknownDims };
+  return new ShearsError('E_DYNAMIC_SHAPE', `${need} need concrete sizes, but input ${first.name} has dynamic dims ${shapeText(first.shape)}${more}; pass your real sizes, e.g. ${hint}`, {
+    option: 'inputShapes',
+    details: details as unknown as Record<string, unknown>,
+  });
+}
+
+/**
+ * @deprecated Core errors give the example shape in `details` (see
+ * dynamicShapeError); callers word it. Kept for plugins: the `--input-shape`
+ * flag for a realistic example shape (suggestInputShape).
  */
 export function inputShapeHint(name: string, shape: readonly Dim[] | undefined): string {
-  const dims = (shape ?? []).map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? 1 : '?')).join('x');
-  const hint = `--input-shape ${name}:${dims || '1x3x224x224'}`;
-  return dims.includes('?') ? `${hint} with the ? dims filled in` : hint;
+  return `--input-shape ${name}:${suggestInputShape(shape).join('x')}`;
 }
 
 const fmt = (s: readonly Dim[]) => `[${s.map((d) => (d === null ? '?' : d)).join(',')}]`;

@@ -158,11 +158,13 @@ class Surgery {
         list.every((u) => sig(u.keeps) === sig(list[0]!.keeps)) &&
         source.uses().length === list.length &&
         !this.model.graph.outputs.includes(source) &&
-        !this.model.graph.inputs.includes(source);
+        !overridable(this.model, source);
       if (inPlace) {
         const keeps = list[0]!.keeps;
         const mask = source.mask;
-        this.model.graph.replaceInitializer(source.name, sliceTensor(t, keeps));
+        const sliced = this.model.graph.replaceInitializer(source.name, sliceTensor(t, keeps)).constValue!;
+        // IR < 4 lists every initializer as a graph input too: its declared shape follows.
+        if (source.type?.kind === 'tensor' && this.model.graph.inputs.includes(source)) source.type = { ...source.type, shape: [...sliced.dims] };
         if (mask) source.mask = sliceMask(mask, t.dims, keeps);
         continue;
       }
@@ -179,7 +181,7 @@ class Surgery {
 
   // --- structural parameters -----------------------------------------------------
 
-  #paramValue(node: Node, slot: ParamSlot): { values: number[]; dtype: Tensor['dtype'] } | undefined {
+  #paramValue(node: Node, slot: ParamSlot, zeroCopies?: boolean): { values: number[]; dtype: Tensor['dtype'] } | undefined {
     if ('attr' in slot) {
       const v = node.attrInts(slot.attr);
       return v ? { values: [...v], dtype: 'int64' } : undefined;
@@ -187,8 +189,14 @@ class Surgery {
     const v = node.input(slot.input);
     if (!v) return undefined;
     const k = this.graph.build.inferred.known.get(v);
-    // One symbolic entry (a dynamic batch) becomes -1.
-    if (k && k.data.filter((d) => typeof d !== 'number').length <= 1) return { values: k.data.map((d) => (typeof d === 'number' ? d : -1)), dtype: k.dtype };
+    if (k) {
+      // One symbolic entry (a dynamic batch) becomes -1, unless a -1 is there already.
+      const symbolic = k.data.filter((d) => typeof d !== 'number').length;
+      if (symbolic === 0 || (symbolic === 1 && !k.data.includes(-1))) return { values: k.data.map((d) => (typeof d === 'number' ? d : -1)), dtype: k.dtype };
+      // Symbolic entries that copy the input's dim at the same index become 0 where 0 copies (Reshape without allowzero).
+      const inShape = zeroCopies ? node.input(0)?.shape : undefined;
+      if (inShape && k.data.every((d, i) => typeof d === 'number' || (d !== null && inShape[i] === d))) return { values: k.data.map((d) => (typeof d === 'number' ? d : 0)), dtype: k.dtype };
+    }
     const t = v.constValue;
     if (t) return { values: t.toNumbers(), dtype: t.dtype };
     return undefined;
@@ -197,10 +205,10 @@ class Surgery {
   /** The parameter values a node needs after pruning (computed against the original shapes). */
   #newParams(rec: RewriteRec): Map<StructureParam, { values: number[]; dtype: Tensor['dtype']; changed: boolean }> {
     const out = new Map<StructureParam, { values: number[]; dtype: Tensor['dtype']; changed: boolean }>();
-    const { slots } = paramSlotsOf(rec.spec, rec.opset);
+    const { slots, zeroCopies } = paramSlotsOf(rec.spec, rec.opset);
     const node = rec.node;
     for (const [name, slot] of Object.entries(slots) as [StructureParam, ParamSlot][]) {
-      const cur = this.#paramValue(node, slot);
+      const cur = this.#paramValue(node, slot, name === 'shape' && !!zeroCopies?.(node));
       const computed = 'input' in slot && !!node.input(slot.input) && !node.input(slot.input)!.constValue && !isConstantNode(node.input(slot.input)!);
       let values = cur?.values;
       const dtype = cur?.dtype ?? 'int64';
@@ -311,8 +319,10 @@ class Surgery {
     while (stack.length) {
       const v = stack.pop()!;
       if (v.uses().length > 0 || isOutput.has(v)) continue;
-      if (v.constValue && g.initializers.get(v.name) === v && !g.inputs.includes(v)) {
+      if (v.constValue && g.initializers.get(v.name) === v && !overridable(this.model, v)) {
         g.removeInitializer(v.name);
+        const at = g.inputs.indexOf(v);
+        if (at >= 0) g.inputs.splice(at, 1);
         continue;
       }
       const p = v.producer;
@@ -325,6 +335,15 @@ class Surgery {
     }
     return dead.size;
   }
+}
+
+/**
+ * An initializer that is also a graph input may be fed at run time (a default
+ * value), except in IR < 4 models, where every initializer had to be listed
+ * as an input (old exporters: opset 7-9 files).
+ */
+function overridable(model: Model, v: Value): boolean {
+  return model.irVersion >= 4 && model.graph.inputs.includes(v);
 }
 
 /** A Constant node's output (constTensorOf sees it, but it is no initializer). */

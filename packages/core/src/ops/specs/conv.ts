@@ -34,7 +34,7 @@ export function windowOutDims(x: readonly Dim[], w: WindowAttrs): Dim[] {
   const n = w.kernel.length;
   return x.slice(x.length - n).map((d, i) => {
     const s = w.strides[i]!;
-    if (w.autoPad === 'SAME_UPPER' || w.autoPad === 'SAME_LOWER') return isNum(d) ? Math.ceil(d / s) : null;
+    if (w.autoPad === 'SAME_UPPER' || w.autoPad === 'SAME_LOWER') return isNum(d) ? Math.ceil(d / s) : s === 1 ? d : null;
     if (w.autoPad === 'VALID') return windowOut(d, w.kernel[i]!, s, w.dilations[i]!, 0, 0, w.ceil);
     return windowOut(d, w.kernel[i]!, s, w.dilations[i]!, w.pads[i]!, w.pads[i + n]!, w.ceil);
   });

@@ -154,7 +154,7 @@ export const LAYOUT_SPECS: OpSpec[] = [
     zeroPreserving: true,
     infer: reshapeShape,
     fold: foldRedim,
-    params: (opset) => ({ slots: { shape: opset < 5 ? { attr: 'shape' } : { input: 1 } } }),
+    params: (opset) => ({ slots: { shape: opset < 5 ? { attr: 'shape' } : { input: 1 } }, zeroCopies: (node) => !node.attrInt('allowzero', 0) }),
   },
   {
     ...DEFAULT,
