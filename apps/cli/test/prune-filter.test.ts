@@ -34,7 +34,7 @@ describe('shears prune --strategy filter', () => {
     const r = shears(['prune', tiny, '-o', join(dir, 'o.onnx'), '--strategy', 'filter', '--criterion', 'apoz', '--calib', 'random:4', '--target-macs', '0.5', '--round-to', '1', '--json']);
     expect(r.status).toBe(0);
     const report = r.json();
-    expect(report.after.macs / report.before.macs).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(report.after.macs / report.before.macs - 0.5)).toBeLessThanOrEqual(0.02);
     expect(report.criterion).toBe('apoz');
   });
 
@@ -49,7 +49,7 @@ describe('shears prune --strategy filter', () => {
   it('bad options are one line naming the plugin and option', () => {
     const r = shears(['prune', tiny, '-o', join(tmp(), 'o.onnx'), '--strategy', 'filter', '--amount', '0.3', '--target-macs', '0.5']);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('shears: error: filter: option targetMacs: give exactly one of amount and targetMacs');
+    expect(r.stderr.trim()).toBe('shears: error: prune: give one of --amount, --target-macs and --target-params, not --amount and --target-macs');
   });
 
   it.skipIf(!fixture('shufflenet_v2_x1_0'))('prunes a real export (ShuffleNetV2: Slice, channel shuffle)', () => {

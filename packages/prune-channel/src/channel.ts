@@ -2,7 +2,7 @@
 // plan-phases.ts (groups, scores, selection, actions), stats.ts (the
 // calibration statistics) and reconstruct.ts (the least-squares refit).
 import { buildDependencyGraph, CALIBRATION, definePlugin, definePluginFactory, parseOptions, requireRuntime, ShearsError, type Model, type PluginContext, type PruningPlan, type StrategyPlugin } from '@shears/core';
-import type { Notes } from '@shears/prune-filter';
+import { targetDetails, warnShortfalls, type Notes } from '@shears/prune-filter';
 import { NAME, type LayerReport } from './details.js';
 import { channelSchema, type ChannelOptions, type ChannelParsed } from './options.js';
 import { groupScores, prunableGroups, removalActions, selectChannels } from './plan-phases.js';
@@ -39,7 +39,8 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
   const keepRows = rowsToKeep(stats, opts, ancestors);
   if (data) await statsPass(model, [...stats.values()], data, samples, opts, ctx, keepRows);
   const scores = groupScores(graph, prunable, stats, opts.selection);
-  const { selection, macsAfter } = selectChannels(graph, scores.map((x) => x.s), opts, skipped);
+  const { selection, macsAfter, target } = selectChannels(graph, scores.map((x) => x.s), opts, skipped);
+  warnShortfalls(skipped, { roundTo: opts.roundTo, maxLayerAmount: opts.maxLayerAmount }, graph, ctx, NAME);
   const { actions, groupReports } = removalActions(graph, scores, selection, prunable.consumersOf);
   if (actions.length === 0) {
     const why = prunable.groups.length === 0 ? 'no group of coupled channels may be pruned and refit (see the reasons per group)' : 'the amount rounds to nothing in every group';
@@ -64,6 +65,7 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
       groups: groupReports,
       layers,
       notRefit: prunable.notRefit,
+      ...(target ? { target: targetDetails(target) } : {}),
     },
     actions,
     skipped,

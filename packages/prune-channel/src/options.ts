@@ -1,12 +1,14 @@
-import { structureSchema } from '@shears/prune-filter';
+import { oneAmount, structureSchema } from '@shears/prune-filter';
 import { z } from 'zod';
 
 export const channelSchema = z
   .object({
     /** Fraction of each group's channels (scope layer) or of all channels (scope global) to prune, in [0, 1). */
     amount: z.number().min(0).lt(1).optional(),
-    /** Prune until MACs are at most this fraction of the original, in (0, 1]. */
+    /** Prune until MACs are this fraction of the original (within ±0.02 where reachable), in (0, 1]. */
     targetMacs: z.number().gt(0).max(1).optional(),
+    /** Prune until parameters are this fraction of the original (within ±0.02 where reachable), in (0, 1]. */
+    targetParams: z.number().gt(0).max(1).optional(),
     /** layer: the same amount in every group; global: one ranking (default: layer for amount, global for targetMacs). */
     scope: z.enum(['layer', 'global']).optional(),
     /** Kept channel counts stay multiples of this (default 8). */
@@ -32,10 +34,7 @@ export const channelSchema = z
     ...structureSchema,
   })
   .strict()
-  .superRefine((o, ctx) => {
-    if ((o.amount === undefined) === (o.targetMacs === undefined))
-      ctx.addIssue({ code: 'custom', path: [o.amount === undefined ? 'amount' : 'targetMacs'], message: 'give exactly one of amount and targetMacs' });
-  });
+  .superRefine(oneAmount);
 
 export type ChannelOptions = z.input<typeof channelSchema>;
 export type ChannelParsed = z.output<typeof channelSchema>;

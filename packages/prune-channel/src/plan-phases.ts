@@ -2,7 +2,7 @@
 // pruned and refit, how their channels score, which channels the amount or
 // MAC target selects, and the remove-channels actions with their reports.
 import type { ChannelGraph, ChannelGroup, Model, Node, PlanAction } from '@shears/core';
-import { byAmount, candidates, globalAmount, keepNonEmpty, removeAction, scored, targetMacs, type Notes, type Scored, type Selection } from '@shears/prune-filter';
+import { byAmount, candidates, firstReason, globalAmount, keepNonEmpty, removeAction, scored, solveTarget, targetOf, type Notes, type Scored, type Selection, type TargetResult } from '@shears/prune-filter';
 import { groupConsumers, type Consumer } from './consumers.js';
 import type { GroupReport, NotRefitReport } from './details.js';
 import { symmetrize } from './linalg.js';
@@ -102,25 +102,22 @@ function addL1(l1: Float64Array, s: Stat, gi: number, C: number): void {
 }
 
 /**
- * The channels to remove per group, by the MAC target or the amount (scope,
- * roundTo, maxLayerAmount), never emptying a group, and the MACs after.
+ * The channels to remove per group, by the MACs or params target (landing
+ * within ±0.02 where reachable) or the amount (scope, roundTo,
+ * maxLayerAmount), never emptying a group, and the MACs after.
  */
-export function selectChannels(graph: ChannelGraph, sc: Scored[], opts: ChannelParsed, skipped: Notes): { selection: Selection; macsAfter: number } {
+export function selectChannels(graph: ChannelGraph, sc: Scored[], opts: ChannelParsed, skipped: Notes): { selection: Selection; macsAfter: number; target?: TargetResult } {
   const lim = { roundTo: opts.roundTo, maxLayerAmount: opts.maxLayerAmount };
+  const goal = targetOf(opts);
   let selection: Selection;
-  let macsAfter: number;
-  if (opts.targetMacs !== undefined) {
-    const r = targetMacs(graph, sc, opts.targetMacs, opts.scope ?? 'global', lim, skipped);
-    selection = r.selection;
-    macsAfter = r.macs;
-    if (!r.reached) skipped.push({ target: 'model', reason: `target MACs ${opts.targetMacs} not reachable: best is ${(r.macs / Math.max(1, graph.macs)).toFixed(3)} of the original`, code: 'target-unreachable' });
-  } else {
-    selection = (opts.scope ?? 'layer') === 'global' ? globalAmount(sc, opts.amount!, lim, skipped) : byAmount(sc, opts.amount!, lim, skipped);
-    macsAfter = 0;
-  }
+  let target: TargetResult | undefined;
+  if (goal) {
+    target = solveTarget(graph, sc, { ...goal, scope: opts.scope ?? 'global' }, lim, skipped, firstReason);
+    selection = target.selection;
+    if (!target.reached) skipped.push({ target: 'model', reason: target.why!, code: 'target-unreachable' });
+  } else selection = (opts.scope ?? 'layer') === 'global' ? globalAmount(sc, opts.amount!, lim, skipped) : byAmount(sc, opts.amount!, lim, skipped);
   keepNonEmpty(graph, selection, skipped);
-  if (opts.targetMacs === undefined) macsAfter = graph.estimateMacs(selection);
-  return { selection, macsAfter };
+  return { selection, macsAfter: graph.estimateMacs(selection), ...(target ? { target } : {}) };
 }
 
 /**

@@ -35,6 +35,12 @@ export function blockedReason(g: ChannelGroup): string {
   return reasons.slice(0, 3).join('; ') + (reasons.length > 3 ? `; and ${reasons.length - 3} more` : '');
 }
 
+/** The first reason a group's channels are pinned, and how many other reasons there are (for one-line summaries). */
+export function firstReason(g: ChannelGroup): string {
+  const reasons = [...new Set(g.pinned.filter((p): p is string => !!p))];
+  return reasons.length > 1 ? `${reasons[0]}; and ${reasons.length - 1} more reasons` : (reasons[0] ?? 'pinned');
+}
+
 /** Groups the strategy may prune, and notes (skipped) for the rest. */
 export function candidates(graph: ChannelGraph, exclude: string | undefined, notes: Notes): ChannelGroup[] {
   const re = exclude ? new RegExp(exclude) : undefined;
@@ -61,7 +67,7 @@ export function targetDetails(t: TargetResult) {
 
 /** Why nothing may be pruned: the pinned groups with the most MACs, with their reasons, and the count of the rest. */
 export function nonePrunable(graph: ChannelGraph): string {
-  return `every channel group is pinned (${graph.groups.length} groups); by MACs: ${pinnedSummary(graph.groups, blockedReason)}`;
+  return `every channel group is pinned (${graph.groups.length} groups); by MACs: ${pinnedSummary(graph.groups, firstReason)}`;
 }
 
 /**
@@ -73,8 +79,8 @@ export function warnShortfalls(skipped: Notes, lim: Limits, graph: ChannelGraph,
   const short = skipped.filter(isShortfall);
   const model = short.filter((s) => s.target === 'model');
   const rest = short.filter((s) => s.target !== 'model');
-  for (const s of [...model, ...rest.slice(0, 3)]) ctx.logger.warn(`${name}: ${s.target}: ${s.reason}`);
-  if (rest.length > 3) ctx.logger.warn(`${name}: and ${rest.length - 3} more groups held back by round-to or kept channels (see skipped in the plan or --json)`);
+  for (const s of [...model, ...rest.slice(0, 2)]) ctx.logger.warn(`${name}: ${s.target}: ${s.reason}`);
+  if (rest.length > 2) ctx.logger.warn(`${name}: and ${rest.length - 2} more groups held back by round-to or kept channels (see skipped in the plan or --json)`);
   if (lim.roundTo <= 1) return;
   const whole = new Set(skipped.filter((s) => s.code === 'too-small' || (s.code === 'rounded' && s.reason.endsWith('left whole'))).map((s) => s.target));
   let blocked = 0;
@@ -112,8 +118,12 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
   let selection: Selection;
   let target: TargetResult | undefined;
   const goal = targetOf(opts);
-  if (goal) {
-    target = solveTarget(graph, list, { ...goal, scope: opts.scope ?? 'global' }, lim, skipped, blockedReason);
+  if (goal && groups.length === 0) {
+    const why = `target ${goal.metric === 'macs' ? 'MACs' : 'params'} ${goal.ratio} not reachable: nothing may be pruned`;
+    target = { selection: new Map(), metric: goal.metric, goal: goal.ratio, total: 1, value: 1, achieved: 1, reached: Math.abs(1 - goal.ratio) <= 0.02, why };
+    selection = target.selection;
+  } else if (goal) {
+    target = solveTarget(graph, list, { ...goal, scope: opts.scope ?? 'global' }, lim, skipped, firstReason);
     selection = target.selection;
     if (!target.reached) skipped.push({ target: 'model', reason: target.why!, code: 'target-unreachable' });
   } else if (opts.amountTable !== undefined) selection = byTable(list, opts.amountTable, opts.amount, lim, skipped);
@@ -124,6 +134,7 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
   const channels = actions.reduce((a, x) => a + x.channels.length, 0);
   if (actions.length === 0) {
     const why = groups.length === 0 ? nonePrunable(graph) : 'the amount rounds to nothing in every group';
+    if (target && !target.reached && groups.length === 0) target.why = `${target.why}: ${why}`;
     skipped.push({ target: 'model', reason: `nothing pruned: ${why}`, code: 'nothing-pruned' });
     ctx.logger.warn(`${NAME}: nothing pruned: ${why}`);
   }

@@ -260,10 +260,13 @@ function floorRatio(st: State, lim: Limits | undefined): number {
   return v;
 }
 
-/** Pinned groups by MACs: "g (reason); g2 (reason); and N more". */
+/**
+ * Groups with pinned channels, most pinned MACs first: "g (reason); g2 (5 of
+ * 8 channels: reason); and N more".
+ */
 export function pinnedSummary(groups: readonly ChannelGroup[], reason: (g: ChannelGroup) => string, top = 3): string {
-  const pinned = groups.filter((g) => g.prunable === 0).sort((a, b) => b.macs - a.macs);
-  const head = pinned.slice(0, top).map((g) => `${g.id} (${reason(g)})`);
+  const pinned = groups.filter((g) => g.prunable < g.size).sort((a, b) => b.macs * (1 - b.prunable / b.size) - a.macs * (1 - a.prunable / a.size));
+  const head = pinned.slice(0, top).map((g) => `${g.id} (${g.prunable ? `${g.size - g.prunable} of ${g.size} channels: ` : ''}${reason(g)})`);
   return head.join('; ') + (pinned.length > top ? `; and ${pinned.length - top} more` : '');
 }
 
@@ -278,7 +281,7 @@ function explain(st: State, graph: ChannelGraph, g: TargetGoal, lim: Limits, tol
   if (g.ratio < achieved) {
     if (floorRT - floor1 > tol / 2) {
       const caps = [lim.roundTo > 1 ? `round-to ${lim.roundTo}` : '', lim.maxLayerAmount < 1 ? `max-layer-amount ${lim.maxLayerAmount}` : ''].filter(Boolean).join(' and ');
-      parts.push(`${caps} keep${caps.includes(' and ') ? '' : 's'} ${f3(floorRT)} at least; ${lim.roundTo > 1 ? '--round-to 1' : 'no cap'} would reach ${f3(floor1)}`);
+      parts.push(`with ${caps} the least reachable is ${f3(floorRT)}; ${lim.roundTo > 1 ? '--round-to 1' : 'no cap'} would reach ${f3(floor1)}`);
     }
     if (floor1 > g.ratio - tol) {
       const pins = pinnedSummary(graph.groups, reason);
@@ -337,8 +340,9 @@ export function solveTarget(graph: ChannelGraph, groups: Scored[], goal: TargetG
     if (!emptied.length) break;
     const pin = new Map<string, Set<number>>();
     for (const e of emptied) {
-      pin.set(e.group, (pin.get(e.group) ?? new Set()).add(e.channel));
-      kept.push({ target: e.group, reason: `channel ${e.channel} kept: removing it would leave ${e.value} empty`, code: 'rounded' });
+      const set = pin.get(e.group) ?? new Set<number>();
+      if (!set.has(e.channel)) kept.push({ target: e.group, reason: `channel ${e.channel} kept: removing it would leave ${e.value} empty`, code: 'rounded' });
+      pin.set(e.group, set.add(e.channel));
     }
     st.setAll(new Int32Array(list.length));
     list = list.map((s) => (pin.has(s.group.id) ? { ...s, order: s.order.filter((c) => !pin.get(s.group.id)!.has(c)) } : s));
