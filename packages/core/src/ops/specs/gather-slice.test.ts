@@ -34,6 +34,19 @@ describe('Split', () => {
   });
 });
 
+describe('Split of a known tensor (tf2onnx pads: Split → Concat → Pad)', () => {
+  it('folds each part, so a Pad whose pads are split and re-concatenated keeps a static shape', () => {
+    const k = new Kit(11);
+    const parts = k.node('Split', [k.ints([0, 0, 0, 0, 0, 1, 1, 0])], { axis: 0, split: [1, 1, 1, 1, 1, 1, 1, 1] }, 8);
+    const pads = k.one('Concat', [parts[0]!, parts[3]!, parts[1]!, parts[2]!, parts[4]!, parts[7]!, parts[5]!, parts[6]!], { axis: 0 });
+    const y = k.one('Pad', [k.input('x', [1, 96, 160, 160]), pads]);
+    const r = inferShapes(k.model);
+    expect(r.known.get(parts[5]!)?.data).toEqual([1]);
+    expect(r.known.get(pads)?.data).toEqual([0, 0, 0, 0, 0, 0, 1, 1]);
+    expect(y.shape).toEqual([1, 96, 161, 161]);
+  });
+});
+
 describe('Slice', () => {
   it('reads starts/ends/axes attributes before opset 10', () => {
     const k = new Kit(9);

@@ -60,6 +60,21 @@ function splitShape(ctx: OpContext) {
   return ctx.node.outputs.map((_, i) => t(ctx.dtype(0), x.map((d, a) => (a === axis ? (sizes[i] ?? null) : d))));
 }
 
+/** Split of a known (small, constant-derived) tensor: each output is a slice of it (tf2onnx splits its pad vectors so). */
+function foldSplit(ctx: OpContext): (Known | undefined)[] | undefined {
+  const k = ctx.known(0);
+  if (!k) return undefined;
+  const axis = normAxis(ctx.node.attrInt('axis', 0), k.dims.length);
+  const sizes = splitSizes(ctx, k.dims[axis]!);
+  if (!sizes.every(isNum)) return undefined;
+  let off = 0;
+  return sizes.map((n) => {
+    const ranges: SliceRange[] = k.dims.map((d, a) => (a === axis ? { start: off, step: 1, count: n } : { start: 0, step: 1, count: d }));
+    off += n;
+    return sliceKnown(k, ranges);
+  });
+}
+
 /** Slice parameters: attributes before opset 10, inputs (starts, ends, axes, steps) after. */
 function sliceParams(ctx: OpContext, rank: number): { starts: number[]; ends: number[]; axes: number[]; steps: number[] } | null | undefined {
   let starts: number[] | null | undefined;
@@ -161,6 +176,7 @@ export const GATHER_SLICE_SPECS: OpSpec[] = [
     channel: 'split',
     zeroPreserving: true,
     infer: splitShape,
+    fold: foldSplit,
     // Opset 18 allows num_outputs instead of split sizes; writing sizes drops it.
     params: (opset) => (opset < 13 ? { slots: { split: { attr: 'split' } } } : { slots: { split: { input: 1 } }, drop: ['num_outputs'] }),
     structure: (ctx): StructureInfo | undefined => {
