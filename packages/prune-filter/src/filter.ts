@@ -119,9 +119,11 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
   let target: TargetResult | undefined;
   const goal = targetOf(opts);
   if (goal && groups.length === 0) {
-    const why = `target ${goal.metric === 'macs' ? 'MACs' : 'params'} ${goal.ratio} not reachable: nothing may be pruned`;
-    target = { selection: new Map(), metric: goal.metric, goal: goal.ratio, total: 1, value: 1, achieved: 1, reached: Math.abs(1 - goal.ratio) <= 0.02, why };
+    const why = `target ${goal.metric === 'macs' ? 'MACs' : 'params'} ${goal.ratio}: reached 1.000; every channel group is pinned`;
+    const reached = Math.abs(1 - goal.ratio) <= 0.02;
+    target = { selection: new Map(), metric: goal.metric, goal: goal.ratio, total: 1, value: 1, achieved: 1, reached, ...(reached ? {} : { why }) };
     selection = target.selection;
+    if (!reached) skipped.push({ target: 'model', reason: why, code: 'target-unreachable' });
   } else if (goal) {
     target = solveTarget(graph, list, { ...goal, scope: opts.scope ?? 'global' }, lim, skipped, firstReason);
     selection = target.selection;
@@ -134,7 +136,6 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
   const channels = actions.reduce((a, x) => a + x.channels.length, 0);
   if (actions.length === 0) {
     const why = groups.length === 0 ? nonePrunable(graph) : 'the amount rounds to nothing in every group';
-    if (target && !target.reached && groups.length === 0) target.why = `${target.why}: ${why}`;
     skipped.push({ target: 'model', reason: `nothing pruned: ${why}`, code: 'nothing-pruned' });
     ctx.logger.warn(`${NAME}: nothing pruned: ${why}`);
   }

@@ -60,8 +60,7 @@ describe('filter pruning at amount 0.3 is exact on every family', () => {
 describe('other selections on real models', () => {
   it.skipIf(!fixture('resnet18'))('target MACs 0.5, global ranking', async () => {
     const { r } = await prunes('resnet18', fixture('resnet18')!, { targetMacs: 0.5 });
-    expect(r.macs[1] / r.macs[0]).toBeLessThanOrEqual(0.5);
-    expect(r.macs[1] / r.macs[0]).toBeGreaterThan(0.4);
+    expect(Math.abs(r.macs[1] / r.macs[0] - 0.5)).toBeLessThanOrEqual(0.02);
   });
 
   it.skipIf(!fixture('regnet_y_400mf'))('grouped convs keeping channels divisible by the group count', async () => {
