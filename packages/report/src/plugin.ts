@@ -52,7 +52,7 @@ export function summarizePlans(plans: PruningPlan[]): PlanSummary[] {
       actions: p.actions.length,
       maskedWeights: masked,
       removedChannels: channels,
-      skipped: p.skipped.map((s) => ({ target: s.target, reason: s.reason })),
+      skipped: p.skipped.map((s) => ({ target: s.target, reason: s.reason, ...(s.code ? { code: s.code } : {}) })),
     };
   });
 }

@@ -218,8 +218,10 @@ function exportsSection(data: ReportData): string {
 function plansSection(data: ReportData): string {
   const rows = data
     .plans!.map((p) => {
+      // Layers round-to left whole are counted apart: they are what --round-to 1 would prune.
+      const whole = p.skipped.filter((s) => s.code === 'too-small' || (s.code === 'rounded' && s.reason.endsWith('left whole'))).length;
       const skipped = p.skipped.length
-        ? `<details><summary>${p.skipped.length} skipped</summary><ul class="skipped">${p.skipped.map((s) => `<li><code>${escapeHtml(s.target)}</code>: ${escapeHtml(s.reason)}</li>`).join('')}</ul></details>`
+        ? `<details><summary>${p.skipped.length} skipped${whole ? ` (${whole} left whole by round-to)` : ''}</summary><ul class="skipped">${p.skipped.map((s) => `<li><code>${escapeHtml(s.target)}</code>${s.code ? ` <span class="muted">${escapeHtml(s.code)}</span>` : ''}: ${escapeHtml(s.reason)}</li>`).join('')}</ul></details>`
         : '<span class="muted">none</span>';
       return `<tr><td class="name">${escapeHtml(p.strategy)}</td><td>${escapeHtml(p.criterion ?? '–')}</td><td class="num">${p.actions}</td><td class="num">${p.maskedWeights === undefined ? '–' : si(p.maskedWeights)}</td><td class="num">${p.removedChannels ?? '–'}</td><td>${skipped}</td></tr>`;
     })

@@ -7,6 +7,7 @@ import { onnxImport } from '@shears/onnx';
 import { describe, expect, it } from 'vitest';
 import { EVIL, sampleReport } from '../test/sample.js';
 import { buildReportData, htmlReport, jsonForScript, renderReport, reportSections, validateReportData, writeReport, type ReportData } from './index.js';
+import { summarizePlans } from './plugin.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -82,6 +83,30 @@ describe('writeReport', () => {
     writeReport({ version: 1, title: 'second' }, out);
     expect(readFileSync(out, 'utf8')).toContain('<title>second</title>');
     expect(readdirSync(join(dir, 'sub'))).toEqual(['r.html']);
+  });
+});
+
+describe('skipped notes', () => {
+  it('each with its code, and the layers round-to left whole counted in the summary', () => {
+    const plans = summarizePlans([
+      {
+        version: 1,
+        strategy: 'filter',
+        actions: [],
+        skipped: [
+          { target: 'conv1', reason: 'has 8 channels, not more than round-to 8; left whole', code: 'too-small' },
+          { target: 'conv2', reason: 'would prune 2 of 128 channels; round-to 8 keeps all 128; left whole', code: 'rounded' },
+          { target: 'head', reason: 'not prunable: reaches graph output y', code: 'pinned' },
+          { target: 'old', reason: 'no code' },
+        ],
+      },
+    ]);
+    expect(plans[0]!.skipped[0]).toEqual({ target: 'conv1', reason: 'has 8 channels, not more than round-to 8; left whole', code: 'too-small' });
+    expect(plans[0]!.skipped[3]).toEqual({ target: 'old', reason: 'no code' });
+    const html = renderReport({ ...sampleReport(), plans });
+    expect(html).toContain('<summary>4 skipped (2 left whole by round-to)</summary>');
+    expect(html).toContain('<li><code>conv2</code> <span class="muted">rounded</span>: would prune 2 of 128 channels; round-to 8 keeps all 128; left whole</li>');
+    expect(html).toContain('<li><code>old</code>: no code</li>');
   });
 });
 

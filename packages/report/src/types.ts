@@ -83,7 +83,8 @@ export interface PlanSummary {
   maskedWeights?: number;
   /** Channels removed by `remove-channels` actions. */
   removedChannels?: number;
-  skipped: { target: string; reason: string }[];
+  /** Targets the plan left alone, with why (code: the plan's skip code, e.g. too-small or rounded for round-to). */
+  skipped: { target: string; reason: string; code?: string }[];
 }
 
 /**
