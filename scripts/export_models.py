@@ -8,7 +8,7 @@ weights are seeded random init, with BatchNorm statistics calibrated and then
 perturbed so the models are numerically non-trivial (see `randomize_norms`).
 
 For each model NAME this writes into OUTDIR:
-  NAME.onnx         opset 17, input "input", output "output"
+  NAME.onnx         opset 17 (NAME-opsetN: opset N), input "input", output "output"
   NAME.input.bin    float32 little-endian raw, seeded standard-normal input
   NAME.output.bin   float32 little-endian raw, PyTorch eval-mode output on it
 and merges an entry into OUTDIR/manifest.json:
@@ -27,8 +27,8 @@ OPSET = 17
 DEFAULT_SHAPE = (1, 3, 224, 224)
 
 
-# name -> (builder, input shape, dynamic batch?). Builders take the torchvision
-# module and return an nn.Module; they run after torch.manual_seed(0).
+# name -> (builder, input shape, dynamic batch?[, opset]). Builders take the
+# torchvision module and return an nn.Module; they run after torch.manual_seed(0).
 def _tv(fn, **kw):
     return lambda tv: getattr(tv.models, fn)(weights=None, **kw)
 
@@ -92,6 +92,39 @@ def _tiny_unet(tv):
             return self.head(d1)
 
     return TinyUNet()
+
+
+def _old_ops(tv):
+    """Ops whose old-opset forms keep parameters in attributes (opset 7-9):
+    BatchNormalization not after a conv (torch folds those), Pad, Split,
+    Upsample (scales attribute before opset 9), Slice, ReduceMean, Reshape,
+    Gemm. Input 1x3x32x32, ~15k params."""
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    class OldOps(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+            self.bn = nn.BatchNorm2d(16)  # after a ReLU: stays a BatchNormalization
+            self.c2 = nn.Sequential(nn.Conv2d(16, 32, 3, stride=2), nn.ReLU())
+            self.c3 = nn.Sequential(nn.Conv2d(32, 32, 3, padding=1), nn.ReLU())
+            self.c4 = nn.Conv2d(32, 24, 1)
+            self.fc = nn.Linear(24, 10)
+
+        def forward(self, x):
+            x = self.bn(self.c1(x))
+            x = self.c2(F.pad(x, (1, 1, 1, 1)))
+            a, b = x.chunk(2, dim=1)
+            x = self.c3(torch.cat([b, a], 1))
+            # A constant size: torch 1.13 exports scale_factor only from opset 9 on.
+            x = F.interpolate(x, size=(32, 32), mode="nearest")
+            x = self.c4(x[:, :, 1:-1, 1:-1])
+            x = x.mean(dim=(2, 3))
+            return self.fc(x.view(x.size(0), -1))
+
+    return OldOps()
 
 
 FMNIST_DIR = os.environ.get("SHEARS_FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
@@ -176,6 +209,13 @@ MODELS = {
     "lraspp_mobilenet_v3_large": (_lraspp, (1, 3, 128, 128), False),
     "tiny_unet": (_tiny_unet, (1, 3, 64, 64), False),
     "fmnist_cnn": (_fmnist_cnn, (1, 1, 28, 28), True),
+    # Old-opset exports (torch 1.13 writes 7-9): attribute forms of Clip, Split,
+    # Unsqueeze, Upsample, Slice, Pad, BatchNormalization; Gemm-7.
+    "resnet18-opset9": (_tv("resnet18"), DEFAULT_SHAPE, False, 9),
+    "mobilenet_v2-opset7": (_tv("mobilenet_v2"), DEFAULT_SHAPE, False, 7),
+    "shufflenet_v2_x1_0-opset8": (_tv("shufflenet_v2_x1_0"), DEFAULT_SHAPE, False, 8),
+    "old_ops-opset7": (_old_ops, (1, 3, 32, 32), False, 7),
+    "old_ops-opset9": (_old_ops, (1, 3, 32, 32), False, 9),
 }
 
 
@@ -251,7 +291,8 @@ def export_one(outdir, name):
     import torchvision
     import onnx
 
-    build, shape, dyn = MODELS[name]
+    build, shape, dyn, *rest = MODELS[name]
+    opset = rest[0] if rest else OPSET
     torch.manual_seed(0)
     model = build(torchvision)
     randomize_norms(torch, model, shape)
@@ -266,7 +307,7 @@ def export_one(outdir, name):
     dynamic_axes = {"input": {0: "batch"}, "output": {0: "batch"}} if dyn else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings, constant-folding notes
-        torch.onnx.export(model, x, tmp, opset_version=OPSET, do_constant_folding=True,
+        torch.onnx.export(model, x, tmp, opset_version=opset, do_constant_folding=True,
                           input_names=["input"], output_names=["output"],
                           dynamic_axes=dynamic_axes)
     onnx.checker.check_model(tmp, full_check=True)
@@ -276,7 +317,7 @@ def export_one(outdir, name):
     write_atomic(os.path.join(outdir, f"{name}.output.bin"), f32(y))
     os.replace(tmp, path)
     update_manifest(outdir, {"name": name, "file": f"{name}.onnx", "inputShape": list(shape),
-                             "outputShape": list(y.shape), "params": params, "opset": OPSET,
+                             "outputShape": list(y.shape), "params": params, "opset": opset,
                              **getattr(model, "manifest_extra", {})})
     return os.path.getsize(path)
 

@@ -26,8 +26,8 @@ function hasInfo(v: Value): boolean {
 }
 
 /** value_info: typed intermediate values (and initializers that had an entry), in file order first. */
-function valueInfoParts(c: Chunks, field: number, g: Graph): void {
-  const boundary = new Set<Value>([...g.inputs, ...g.outputs]);
+function valueInfoParts(c: Chunks, field: number, g: Graph, listed: readonly Value[] = []): void {
+  const boundary = new Set<Value>([...g.inputs, ...g.outputs, ...listed]);
   const own = new Set<Value>(g.initializers.values());
   for (const n of g.nodes) for (const o of n.outputs) own.add(o);
   const done = new Set<Value>();
@@ -130,19 +130,26 @@ export class GraphEncoder {
     return c;
   }
 
-  graph(g: Graph): Chunks {
+  graph(g: Graph, main = false): Chunks {
     const c = new Chunks();
+    // IR < 4: initializers a pass added (folded, sliced copies) are listed as inputs, like the file's own.
+    const inputs = new Set(g.inputs);
+    const listed = main && this.ctx.initializersAsInputs ? [...g.initializers.values()].filter((v) => !inputs.has(v)) : [];
     for (const n of g.nodes) c.message(1, this.node(n));
     if (g.name !== '' || isPresent(g, PRESENT.name)) c.string(2, g.name);
     for (const [name, v] of g.initializers) c.message(5, encodeTensor(v.constValue!, this.ctx, this.ctx.external, name));
     if (g.docString !== undefined) c.string(10, g.docString);
     for (const v of g.inputs) c.bytes(11, valueInfo(v));
+    for (const v of listed) {
+      const t = v.constValue!;
+      c.bytes(11, onnx.ValueInfoProto.encode({ name: v.name, type: encodeType({ kind: 'tensor', dtype: t.dtype, shape: [...t.dims] }) }).finish());
+    }
     const kept = outputInfos.get(g);
     g.outputs.forEach((v, i) => {
       const k = kept?.get(i);
       c.bytes(12, k && k.value === v ? onnx.ValueInfoProto.encode(k.info).finish() : valueInfo(v));
     });
-    valueInfoParts(c, 13, g);
+    valueInfoParts(c, 13, g, listed);
     for (const q of g.quantizationAnnotations)
       c.bytes(14, onnx.TensorAnnotation.encode({ tensor_name: q.tensorName, quant_parameter_tensor_names: q.entries.map(([key, value]) => ({ key, value })) }).finish());
     for (const s of g.sparseInitializers) c.message(15, encodeSparse(s, this.ctx));

@@ -10,7 +10,7 @@ export const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
 /** Encodes a model as parts (see Chunks): nothing big is copied or loaded yet. */
 export function encodeModelParts(model: Model, external?: ExternalTarget): { parts: Part[]; size: number } {
-  const enc = new GraphEncoder({ file: sourcePaths.get(model) ?? '<memory>', external });
+  const enc = new GraphEncoder({ file: sourcePaths.get(model) ?? '<memory>', external, initializersAsInputs: model.irVersion >= 1 && model.irVersion < 4 });
   const c = new Chunks();
   if (model.irVersion !== 0 || isPresent(model, PRESENT.irVersion)) c.int64(1, ...int64Halves(model.irVersion));
   if (model.producerName !== undefined) c.string(2, model.producerName);
@@ -18,7 +18,7 @@ export function encodeModelParts(model: Model, external?: ExternalTarget): { par
   if (model.domain !== undefined) c.string(4, model.domain);
   if (model.modelVersion !== undefined) c.int64(5, ...int64Halves(model.modelVersion));
   if (model.docString !== undefined) c.string(6, model.docString);
-  c.message(7, enc.graph(model.graph));
+  c.message(7, enc.graph(model.graph, true));
   opsetParts(c, 8, model.opsetImports, isPresent(model, PRESENT.defaultOpsetDomain));
   metadataParts(c, 14, model.metadataProps);
   for (const t of model.trainingInfo) c.bytes(20, t);

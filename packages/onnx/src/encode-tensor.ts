@@ -121,6 +121,8 @@ export interface EncodeContext {
   file: string;
   /** Where big initializers go when writing external data. */
   external?: ExternalTarget;
+  /** IR < 4 (opset 7-9 era files): the format lists every main-graph initializer as a graph input too. */
+  initializersAsInputs?: boolean;
 }
 
 /** TensorProto; with `external`, big enough numeric tensors go to the external file. */

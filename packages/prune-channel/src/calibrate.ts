@@ -40,7 +40,13 @@ export function captureModel(model: Model, names: readonly string[], cut: Readon
     if (!v.type) v.type = { kind: 'tensor', dtype: v.dtype ?? 'float32' };
     copy.graph.addInput(v);
   }
-  for (const [name, v] of [...copy.graph.initializers]) if (v.uses().length === 0 && !copy.graph.outputs.includes(v)) copy.graph.removeInitializer(name);
+  for (const [name, v] of [...copy.graph.initializers]) {
+    if (v.uses().length > 0 || copy.graph.outputs.includes(v)) continue;
+    copy.graph.removeInitializer(name);
+    // IR < 4 lists initializers as graph inputs too: an unused one must not be left to feed.
+    const at = copy.graph.inputs.indexOf(v);
+    if (at >= 0) copy.graph.inputs.splice(at, 1);
+  }
   return copy;
 }
 

@@ -2,7 +2,7 @@
 // least-squares code needs: a weight matrix W[o, f] over input features f
 // (Conv: f = channel × kernel position, im2col order; Gemm/MatMul: f = input
 // column), and how to cut rows of sampled features out of an activation.
-import type { ChannelGraph, ChannelGroup, Model, Node, Tensor, Value } from '@shears/core';
+import { defaultOpRegistry, weightRolesOf, type ChannelGraph, type ChannelGroup, type Model, type Node, type OpSpec, type Tensor, type Value, type WeightRole } from '@shears/core';
 
 export interface Consumer {
   node: Node;
@@ -39,8 +39,28 @@ export function weightIndex(c: Consumer, o: number, f: number): number {
 
 const dims = (v: Value | null | undefined) => (v?.shape ?? []).map((d) => (typeof d === 'number' ? d : -1));
 
-/** Why a node cannot be refit by least squares here, or the consumer. */
-export function describeConsumer(model: Model, node: Node): Consumer | string {
+/**
+ * How least squares sees a layer, read from its op table entry: 'conv' for a
+ * weight [O, C/g, k…] on input 1 with a group attribute (Conv, com.microsoft
+ * FusedConv), 'fc' for any other weight on input 1 with both axes (Gemm,
+ * FusedGemm, MatMul with a constant right operand). The refit matches the
+ * affine part W·x + b; a fused activation or residual sum comes after it.
+ */
+function refitForm(spec: OpSpec | undefined, node: Node): { kind: 'conv' | 'fc'; transposed: boolean; bias?: WeightRole } | undefined {
+  if (spec?.channel !== 'compute') return undefined;
+  const roles = weightRolesOf(spec, node);
+  const wr = roles.find((r) => r.role === 'weight' && r.input === 1 && r.outAxis !== undefined && r.inAxis !== undefined);
+  if (!wr) return undefined;
+  const bias = roles.find((r) => r.role === 'bias' && r.input === 2);
+  if (wr.groupsAttr) return wr.outAxis === 0 && wr.inAxis === 1 ? { kind: 'conv', transposed: false, bias } : undefined;
+  return { kind: 'fc', transposed: wr.outAxis === 1, bias };
+}
+
+/** Why a node cannot be refit by least squares here, or the consumer. `spec` is its op table entry (default: the built-in table). */
+export function describeConsumer(model: Model, node: Node, spec: OpSpec | undefined = defaultOpRegistry().lookupNode(node, model)): Consumer | string {
+  const op = node.domain ? `${node.domain}::${node.opType}` : node.opType;
+  const form = refitForm(spec, node);
+  if (!form) return `${node.label}: ${op} is not a layer least squares can refit (a Conv, Gemm or MatMul form with its weight on input 1)`;
   const x = node.input(0);
   const wv = node.input(1);
   const y = node.outputs[0];
@@ -52,13 +72,13 @@ export function describeConsumer(model: Model, node: Node): Consumer | string {
   let biasName: string | undefined;
   let bias: Tensor | undefined;
   const bv = node.input(2);
-  if (bv && (node.opType === 'Conv' || node.opType === 'Gemm')) {
+  if (bv && form.bias) {
     if (!bv.constValue || !model.graph.initializers.has(bv.name) || bv.uses().length !== 1 || bv.constValue.dtype !== 'float32') return `${node.label}: bias is not an own float initializer`;
     biasName = bv.name;
     bias = bv.constValue;
   }
   const base = { node, weightName: wv.name, biasName, bias, weight: w, input: x, output: y, groups: new Map<number, Int32Array>() };
-  if (node.opType === 'Conv') {
+  if (form.kind === 'conv') {
     if ((node.attrInt('group', 1) ?? 1) !== 1) return `${node.label}: grouped convolution (least squares here handles group = 1)`;
     const ap = node.attrString('auto_pad', 'NOTSET');
     if (ap && ap !== 'NOTSET') return `${node.label}: auto_pad ${ap}`;
@@ -70,18 +90,13 @@ export function describeConsumer(model: Model, node: Node): Consumer | string {
     if (bias && bias.size !== O) return `${node.label}: bias size`;
     return { ...base, kind: 'conv', O, C, K: kh * kw, D: C * kh * kw, transposed: false, conv: { kh, kw, sh: s[0]!, sw: s[1]!, pt: p[0]!, pl: p[1]!, pb: p[2]!, pr: p[3]!, dh: d[0]!, dw: d[1]! } };
   }
-  if (node.opType === 'Gemm' || node.opType === 'MatMul') {
-    if (w.dims.length !== 2 || dims(x).length !== 2) return `${node.label}: only 2-D ${node.opType}`;
-    let transposed = true;
-    if (node.opType === 'Gemm') {
-      if ((node.attrInt('transA', 0) ?? 0) !== 0 || (node.attrFloat('alpha', 1) ?? 1) !== 1 || (bias && (node.attrFloat('beta', 1) ?? 1) !== 1)) return `${node.label}: Gemm with transA/alpha/beta`;
-      transposed = (node.attrInt('transB', 0) ?? 0) === 0;
-    }
-    const [O, C] = transposed ? [w.dims[1]!, w.dims[0]!] : [w.dims[0]!, w.dims[1]!];
-    if (bias && bias.size !== O) return `${node.label}: bias is not one value per output`;
-    return { ...base, kind: 'fc', O, C, K: 1, D: C, transposed };
-  }
-  return `${node.label}: ${node.opType} is not a layer least squares can refit (Conv, Gemm, MatMul)`;
+  if (w.dims.length !== 2 || dims(x).length !== 2) return `${node.label}: only 2-D ${op}`;
+  const scale = form.bias?.scaleAttr;
+  if (node.attrInt('transA', 0) !== 0 || node.attrFloat('alpha', 1) !== 1 || (bias && scale && node.attrFloat(scale, 1) !== 1)) return `${node.label}: ${op} with transA/alpha/beta`;
+  const transposed = form.transposed;
+  const [O, C] = transposed ? [w.dims[1]!, w.dims[0]!] : [w.dims[0]!, w.dims[1]!];
+  if (bias && bias.size !== O) return `${node.label}: bias is not one value per output`;
+  return { ...base, kind: 'fc', O, C, K: 1, D: C, transposed };
 }
 
 /**
@@ -95,7 +110,7 @@ export function groupConsumers(model: Model, graph: ChannelGraph, gi: number, by
   for (const m of g.members) {
     if (m.role !== 'consumer') continue;
     let c = byNode.get(m.node);
-    if (c === undefined) byNode.set(m.node, (c = describeConsumer(model, m.node)));
+    if (c === undefined) byNode.set(m.node, (c = describeConsumer(model, m.node, graph.build.inferred.specOf(m.node))));
     if (typeof c === 'string') return { layer: m.node.label, reason: c };
     if (m.input !== 1 || m.tensor !== c.weight) return { layer: m.node.label, reason: `${m.node.label}: reads the channels on input ${m.input}` };
     const inAxis = c.kind === 'conv' ? 1 : c.transposed ? 0 : 1;
