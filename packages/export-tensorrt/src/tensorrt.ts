@@ -5,6 +5,7 @@ import {
   definePlugin,
   definePluginFactory,
   dynamicInputs,
+  listSome,
   Node,
   parseOptions,
   ShearsError,
@@ -57,7 +58,7 @@ export interface TrtIssue {
 }
 
 const err = (issues: TrtIssue[]) =>
-  new ShearsError('E_GRAPH', `not TensorRT-ready: ${issues.map((i) => `${i.node ? `node ${i.node}: ` : ''}${i.message} (${i.fix})`).join('; ')}`, { node: issues[0]?.node, op: issues[0]?.rule });
+  new ShearsError('E_GRAPH', `not TensorRT-ready: ${listSome(issues.map((i) => `${i.node ? `node ${i.node}: ` : ''}${i.message} (${i.fix})`), 3, '; ')}`, { node: issues[0]?.node, op: issues[0]?.rule });
 
 /** Refuse implicitly quantized int8 models (integer ops, no Q/DQ) before anything else. */
 export function checkInt8(model: Model): TrtIssue[] {

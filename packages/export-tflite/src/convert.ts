@@ -1,4 +1,4 @@
-import { applyInputShapes, batchOnlyShapes, cloneModel, dynamicInputs, inputShapeHint, foldBatchNorms, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type OpRegistry, type Value } from '@shears/core';
+import { applyInputShapes, batchOnlyShapes, cloneModel, dynamicInputs, dynamicShapeError, foldBatchNorms, foldConstants, inferShapes, runtimeInputs, ShearsError, type Model, type OpRegistry, type Value } from '@shears/core';
 import { Converter, tflType, type ConvertOptions, type SparseRecord } from './converter.js';
 import { channelsLast, identity, physicalShape } from './layout.js';
 import { TFLITE_OPS, type CheckContext } from './ops.js';
@@ -65,10 +65,7 @@ export function convertToTflite(model: Model, opts: TfliteConvertOptions = {}): 
   const batchOne = batchOnlyShapes(m, opts.inputShapes);
   if (batchOne) applyInputShapes(m.graph, batchOne);
   const dyn = dynamicInputs(m);
-  if (dyn.length) {
-    const list = dyn.map((d) => `${d.name} [${(d.shape ?? ['?']).map((x) => x ?? '?').join(',')}]`).join(', ');
-    throw new ShearsError('E_DYNAMIC_SHAPE', `tflite: dynamic input shape ${list}; TFLite tensors need static shapes: give ${dyn.map((d) => inputShapeHint(d.name, d.shape)).join(', ')}`);
-  }
+  if (dyn.length) throw dynamicShapeError(dyn, 'tflite: TFLite tensors');
   const folded = foldConstants(m, { registry: opts.registry });
   const batchNormsFolded = foldBatchNorms(m, opts.registry).length;
   const geluFused = fuseGelu(m);

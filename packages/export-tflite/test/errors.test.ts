@@ -61,7 +61,8 @@ describe('bad input', () => {
     c.out(c.one('Relu', [y]));
     const e = thrown(() => convertToTflite(c.model));
     expect(e.code).toBe('E_DYNAMIC_SHAPE');
-    expect(e.message).toBe('tflite: dynamic input shape y [batch,3,h,w]; TFLite tensors need static shapes: give --input-shape y:1x3x?x? with the ? dims filled in');
+    expect(e.message).toBe('tflite: TFLite tensors need concrete sizes, but input y has dynamic dims [batch,3,h,w]; pass your real sizes, e.g. inputShapes: { y: [1, 3, 224, 224] }');
+    expect(e.details).toMatchObject({ inputs: { y: [1, 3, 224, 224] } });
   });
 
   it.skipIf(!fixture('resnet18-dynbatch'))('resnet18 with a dynamic batch exports at batch 1, or at a given batch', async () => {

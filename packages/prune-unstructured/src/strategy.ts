@@ -3,6 +3,7 @@ import {
   definePlugin,
   definePluginFactory,
   findPruneTargets,
+  listSome,
   opSummary,
   parseOptions,
   ShearsError,
@@ -141,9 +142,11 @@ export const unstructuredPruning = definePluginFactory(
       async plan(model, ctx): Promise<PruningPlan> {
         const criterion = ctx.state.get(CURRENT_CRITERION) ?? l1();
         const scan = findPruneTargets(model, ctx.ops);
-        for (const s of scan.skipped) ctx.logger.warn(`${NAME}: skipping ${s.target}: ${s.reason}`);
+        // The first few skips by name, the rest as a count: one line each, however many layers are skipped.
+        const skipNotes = scan.skipped.map((s) => `${s.target}: ${s.reason}`);
+        if (scan.targets.length && skipNotes.length) ctx.logger.warn(`${NAME}: skipping ${listSome(skipNotes, 3, '; ')}`);
         if (!scan.targets.length) {
-          const why = scan.skipped.length ? ` (skipped: ${scan.skipped.map((s) => `${s.target}: ${s.reason}`).join('; ')})` : '';
+          const why = skipNotes.length > 1 ? ` (${skipNotes.length} layers skipped, e.g. ${skipNotes[0]})` : skipNotes.length ? ` (skipped ${skipNotes[0]})` : '';
           throw new ShearsError('E_GRAPH', `${NAME}: the model has no prunable layer${why}; its ops are ${opSummary(model) || 'none'}. Prunable are the ops the op table marks so: Conv, ConvTranspose, Gemm, MatMul with a constant weight, and ops plugins register`, { plugin: NAME });
         }
         const skipped = [...scan.skipped];

@@ -1,4 +1,4 @@
-import { batchOnlyShapes, inputShapeHint, isStaticShape, quantile, ShearsError, type Model, type NamedTensor } from '@shears/core';
+import { dynamicShapeError, isStaticShape, quantile, resolveInputShapes, type Model, type NamedTensor } from '@shears/core';
 import { Session, type RuntimeOptions } from './session.js';
 
 export interface BenchOptions extends RuntimeOptions {
@@ -25,15 +25,14 @@ export { quantile };
  * says which dims to give.
  */
 export function randomFeeds(model: Model, seed = 1): Record<string, NamedTensor> {
-  const batchOne = batchOnlyShapes(model, undefined);
+  const known = resolveInputShapes(model, undefined);
   const feeds: Record<string, NamedTensor> = {};
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
   for (const v of model.graph.inputs) {
     if (model.graph.initializers.has(v.name)) continue;
-    const shape = isStaticShape(v.shape) ? [...v.shape] : batchOne?.[v.name];
-    if (!shape)
-      throw new ShearsError('E_DYNAMIC_SHAPE', `input ${v.name} has dynamic dims ${v.shape ? `[${v.shape.map((d) => d ?? '?').join(',')}]` : '(no shape)'}; pass ${inputShapeHint(v.name, v.shape)}`, { node: v.name });
+    const shape = isStaticShape(v.shape) ? [...v.shape] : known.shapes[v.name];
+    if (!shape) throw dynamicShapeError(known.unresolved, 'random inputs');
     const n = shape.reduce((a, b) => a * b, 1);
     if (v.dtype === 'int64') feeds[v.name] = { dims: shape, data: new BigInt64Array(n) };
     else {

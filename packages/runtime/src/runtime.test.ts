@@ -84,7 +84,7 @@ describe('bench', () => {
     expect(r.inputs).toEqual({ input: [1, 3, 32, 32] });
     const c = await compare(dynamic(['N', 3, 32, 32]), tinyModelSync, { threads: 1 });
     expect(c.maxAbsDiff).toBe(0);
-    expect(() => randomFeeds(dynamic(['N', 3, 'H', 'W']))).toThrow('input input has dynamic dims [N,3,H,W]; pass --input-shape input:1x3x?x? with the ? dims filled in');
+    expect(() => randomFeeds(dynamic(['N', 3, 'H', 'W']))).toThrow('random inputs need concrete sizes, but input input has dynamic dims [N,3,H,W]; pass your real sizes, e.g. inputShapes: { input: [1, 3, 224, 224] }');
   });
 });
 

@@ -6,6 +6,7 @@ import type { Value } from '../ir/value.js';
 import { resolveFlag, weightRolesOf } from '../ops/helpers.js';
 import { defaultOpRegistry, type OpRegistry } from '../ops/registry.js';
 import type { WeightRole } from '../ops/types.js';
+import { listSome } from '../list-some.js';
 
 /** A weight that unstructured pruning may sparsify, as the op table describes it. */
 export interface PruneTarget {
@@ -43,7 +44,7 @@ export function findPruneTargets(model: Model, registry: OpRegistry = defaultOpR
       const value = node.input(role.input)!;
       const tensor = value.constValue;
       if (!tensor) {
-        skipped.push({ target: node.label, reason: `weight ${value.name} is not a constant initializer`, code: 'unsupported' });
+        skipped.push({ target: node.label, reason: notConstantReason(model, value), code: 'unsupported' });
         continue;
       }
       if (tensor.dtype !== 'float32') {
@@ -58,9 +59,38 @@ export function findPruneTargets(model: Model, registry: OpRegistry = defaultOpR
   return { targets, skipped };
 }
 
-/** Op types present in the graph, for "nothing prunable here" messages. */
+/** Nodes walked back from a weight to tell where it comes from. */
+const MAX_WALK = 256;
+
+/**
+ * Why a weight is not a constant initializer: computed at run time from a
+ * graph input (that layer stays dense), held by a Constant node, or computed
+ * from constants only (the normalize pass makes both initializers).
+ */
+export function notConstantReason(model: Model, value: Value): string {
+  const p = value.producer;
+  if (!p) return `weight ${value.name} is a graph input, fed at run time, not a constant: left dense`;
+  if (p.opType === 'Constant' && p.domain === '') return `weight ${value.name} is held by Constant node ${p.label}, not a constant initializer (the normalize pass converts it)`;
+  const inputs = new Set(model.graph.inputs.filter((v) => !v.constValue));
+  const seen = new Set<Value>([value]);
+  const stack = [value];
+  while (stack.length && seen.size <= MAX_WALK) {
+    const v = stack.pop()!;
+    if (inputs.has(v)) return `weight ${value.name} is computed from graph input ${v.name} at run time, not a constant: left dense`;
+    for (const i of v.producer?.inputs ?? []) if (i && !i.constValue && !seen.has(i)) seen.add(i) && stack.push(i);
+  }
+  return seen.size > MAX_WALK
+    ? `weight ${value.name} is computed by ${p.opType} ${p.label}, not a constant initializer`
+    : `weight ${value.name} is computed from constants by ${p.opType} ${p.label}, not a constant initializer (the normalize pass folds it)`;
+}
+
+/** Op types present in the graph, most frequent first (the first 8, then a count), for "nothing prunable here" messages. */
 export function opSummary(model: Model): string {
   const counts = new Map<string, number>();
   for (const n of model.graph.nodes) counts.set(n.opType, (counts.get(n.opType) ?? 0) + 1);
-  return [...counts].map(([op, c]) => `${op}×${c}`).join(', ');
+  const sorted = [...counts].sort((a, b) => b[1] - a[1]);
+  return listSome(
+    sorted.map(([op, c]) => `${op}×${c}`),
+    8,
+  );
 }
