@@ -40,7 +40,7 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
   if (data) await statsPass(model, [...stats.values()], data, samples, opts, ctx, keepRows);
   const scores = groupScores(graph, prunable, stats, opts.selection);
   const { selection, macsAfter, target } = selectChannels(graph, scores.map((x) => x.s), opts, skipped);
-  warnShortfalls(skipped, { roundTo: opts.roundTo, maxLayerAmount: opts.maxLayerAmount }, graph, ctx, NAME);
+  warnShortfalls(skipped, { roundTo: opts.roundTo, maxLayerAmount: opts.maxLayerAmount }, graph, ctx, NAME, !target?.reached);
   const { actions, groupReports } = removalActions(graph, scores, selection, prunable.consumersOf);
   if (actions.length === 0) {
     const why = prunable.groups.length === 0 ? 'no group of coupled channels may be pruned and refit (see the reasons per group)' : 'the amount rounds to nothing in every group';

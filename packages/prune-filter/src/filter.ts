@@ -71,14 +71,16 @@ export function nonePrunable(graph: ChannelGraph): string {
 }
 
 /**
- * One warning per shortfall for the first few, then a count; and, when
+ * One warning per shortfall for the first few, then a count (per-group ones
+ * only when `perGroup`: a target that landed needs none); and, when
  * round-to leaves whole groups holding most of the candidates' MACs, a hint
  * to use round-to 1.
  */
-export function warnShortfalls(skipped: Notes, lim: Limits, graph: ChannelGraph, ctx: { logger: Logger }, name = NAME): void {
+export function warnShortfalls(skipped: Notes, lim: Limits, graph: ChannelGraph, ctx: { logger: Logger }, name = NAME, perGroup = true): void {
   const short = skipped.filter(isShortfall);
   const model = short.filter((s) => s.target === 'model');
-  const rest = short.filter((s) => s.target !== 'model');
+  // A target that landed needs no per-group warnings (skipped still lists them).
+  const rest = perGroup ? short.filter((s) => s.target !== 'model') : [];
   for (const s of [...model, ...rest.slice(0, 2)]) ctx.logger.warn(`${name}: ${s.target}: ${s.reason}`);
   if (rest.length > 2) ctx.logger.warn(`${name}: and ${rest.length - 2} more groups held back by round-to or kept channels (see skipped in the plan or --json)`);
   if (lim.roundTo <= 1) return;
@@ -139,7 +141,7 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
     skipped.push({ target: 'model', reason: `nothing pruned: ${why}`, code: 'nothing-pruned' });
     ctx.logger.warn(`${NAME}: nothing pruned: ${why}`);
   }
-  warnShortfalls(skipped, lim, graph, ctx);
+  warnShortfalls(skipped, lim, graph, ctx, NAME, !target?.reached);
   const macsAfter = graph.estimateMacs(selection);
   return {
     version: 1,
