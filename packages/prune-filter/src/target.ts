@@ -2,7 +2,7 @@
 // group) finds the plan nearest the goal, then single and paired round-to
 // steps move it onto the goal; where the goal cannot be met, the result says
 // how close it got and why (pinned channels, round-to, coarse steps).
-import type { ChannelGraph, ChannelGroup } from '@shears/core';
+import { requireInputSizes, type ChannelGraph, type ChannelGroup } from '@shears/core';
 import { CostModel, type Metric } from './cost.js';
 import { constrain, type Limits, type Notes, type Scored, type Selection } from './select.js';
 
@@ -324,6 +324,8 @@ function explain(st: State, graph: ChannelGraph, g: TargetGoal, lim: Limits, tol
  * no tensor empties.
  */
 export function solveTarget(graph: ChannelGraph, groups: Scored[], goal: TargetGoal, lim: Limits, notes: Notes, reason: (g: ChannelGroup) => string = () => 'pinned'): TargetResult {
+  // MACs need concrete input sizes (given, or known to the model); parameters do not.
+  if (goal.metric === 'macs') requireInputSizes(graph.model, 'MAC targets');
   const tol = goal.tolerance ?? TARGET_TOLERANCE;
   const cost = new CostModel(graph, goal.metric);
   const target = goal.ratio * cost.total;

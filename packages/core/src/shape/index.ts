@@ -9,6 +9,7 @@ export {
   formatInputShapesOption,
   inputShapeHint,
   INPUT_SHAPES_METADATA_KEYS,
+  requireInputSizes,
   resolveInputShapes,
   runtimeInputs,
   suggestInputShape,

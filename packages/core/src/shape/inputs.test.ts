@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isShearsError } from '../errors.js';
-import { dynamicShapeError, formatInputShapesOption, resolveInputShapes, suggestInputShape } from './inputs.js';
+import { dynamicShapeError, formatInputShapesOption, requireInputSizes, resolveInputShapes, suggestInputShape } from './inputs.js';
 import { Kit } from './test-kit.js';
 
 describe('suggestInputShape: realistic examples, never a 1×1 image', () => {
@@ -62,5 +62,14 @@ describe('resolveInputShapes', () => {
     expect(r.assumed).toEqual({ b: 'bound', c: 'batch', e: 'metadata' });
     expect(r.unresolved).toEqual([{ name: 'd', shape: ['B', 'T'] }]);
     expect(resolveInputShapes(k.model, { a: [2, 3, 8, 8] }, { batch: 0 }).unresolved.map((d) => d.name)).toEqual(['c', 'd']);
+  });
+});
+
+describe('requireInputSizes', () => {
+  it('gives the sizes, or the error naming what needs them', () => {
+    const k = new Kit();
+    k.input('x', ['N', 3, 'H', 'W']);
+    expect(() => requireInputSizes(k.model, 'MAC targets (targetMacs)')).toThrow(/^MAC targets \(targetMacs\) need concrete sizes, but input x has dynamic dims \[N,3,H,W\]; pass your real sizes, e\.g\. inputShapes: \{ x: \[1, 3, 224, 224\] \}$/);
+    expect(requireInputSizes(k.model, 'MACs', { x: [2, 3, 8, 8] })).toEqual({ x: [2, 3, 8, 8] });
   });
 });

@@ -183,6 +183,17 @@ export function dynamicShapeError(unresolved: readonly DynamicInput[], need: str
 }
 
 /**
+ * Concrete sizes for every runtime input of `model` (resolveInputShapes:
+ * `given`, then what the model says), or the E_DYNAMIC_SHAPE error naming
+ * what `need`s them (a plural noun, e.g. "MAC targets (targetMacs)").
+ */
+export function requireInputSizes(model: Model, need: string, given?: Record<string, readonly number[]>): Record<string, number[]> {
+  const r = resolveInputShapes(model, given);
+  if (r.unresolved.length) throw dynamicShapeError(r.unresolved, need);
+  return r.shapes;
+}
+
+/**
  * @deprecated Core errors give the example shape in `details` (see
  * dynamicShapeError); callers word it. Kept for plugins: the `--input-shape`
  * flag for a realistic example shape (suggestInputShape).
