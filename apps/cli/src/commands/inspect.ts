@@ -4,6 +4,7 @@ import { needOne, parse, parseInputShapes } from '../args.js';
 import { bytes, pct, si, table } from '../format.js';
 import { bold, out, printJson, type CliIO } from '../io.js';
 import { loadModel, withFile } from '../load.js';
+import { unknownMacsNote } from './stats.js';
 import type { Command } from './types.js';
 
 export const inspect: Command = {
@@ -17,7 +18,8 @@ export const inspect: Command = {
     const { values, positionals } = parse('inspect', argv, this.options);
     const file = needOne('inspect', positionals, 'model file');
     const model = await loadModel(file, { inputShapes: parseInputShapes(values['input-shape'] as string[] | undefined) });
-    const a = await withFile(file, () => analyzeModel(model));
+    // Without sizes for every dim, MACs are unknown (null) and a note says which --input-shape gives them.
+    const a = await withFile(file, () => analyzeModel(model, { dynamic: 'unknown' }));
     const io_ = (vs: typeof model.graph.inputs) =>
       vs.filter((v) => !model.graph.initializers.has(v.name)).map((v) => ({ name: v.name, shape: v.shape ?? null, dtype: v.dtype ?? null }));
     const summary = {
@@ -34,6 +36,8 @@ export const inspect: Command = {
       macs: a.macs,
       /** Set when a dynamic batch dim was counted as 1 sample (MACs per sample). */
       assumedBatch: a.assumedBatch ?? null,
+      /** Set when MACs are unknown: which input dims are dynamic, and an --input-shape example. */
+      macsUnknown: a.dynamicDetails ? unknownMacsNote(a.dynamicDetails) : null,
       bytes: a.bytes,
       fileBytes: statSync(file).size,
       layers: a.layers.map((l) => ({ name: l.name, op: l.op, params: l.params, nonzero: l.nonzero, macs: l.macs, outputShape: l.outputShape ?? null })),
@@ -47,11 +51,12 @@ export const inspect: Command = {
       io,
       table(
         ['layer', 'op', 'output', 'params', 'MACs', 'sparsity'],
-        a.layers.map((l) => [l.name, l.op, formatShape(l.outputShape), si(l.params), si(l.macs), l.params ? pct(1 - l.nonzero / l.params) : '-']),
+        a.layers.map((l) => [l.name, l.op, formatShape(l.outputShape), si(l.params), l.macs === null ? '?' : si(l.macs), l.params ? pct(1 - l.nonzero / l.params) : '-']),
       ),
     );
     out(io, '');
-    out(io, `total  params ${si(a.params)} (${a.params})  non-zero ${si(a.nonzeroParams)} (sparsity ${pct(summary.sparsity)})  MACs ${si(a.macs)}  weights ${bytes(a.bytes)}  file ${bytes(summary.fileBytes)}`);
+    out(io, `total  params ${si(a.params)} (${a.params})  non-zero ${si(a.nonzeroParams)} (sparsity ${pct(summary.sparsity)})  MACs ${a.macs === null ? '?' : si(a.macs)}  weights ${bytes(a.bytes)}  file ${bytes(summary.fileBytes)}`);
+    if (summary.macsUnknown) out(io, summary.macsUnknown);
     if (a.assumedBatch) out(io, `(MACs per sample: the dynamic batch dim of ${a.assumedBatch.inputs.join(', ')} counted as 1; --input-shape sets it)`);
   },
 };
