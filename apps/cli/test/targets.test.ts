@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fillUniform } from '@shears/core';
+import { fillUniform, Model, Node, Tensor, tensorType, Value } from '@shears/core';
 import { fixture, registryModel } from '@shears/fixtures';
 import { readModel, writeModel } from '@shears/onnx';
 import { createRuntime } from '@shears/runtime';
@@ -147,6 +147,36 @@ describe('targets out of reach of the default round-to 8 say how close and why',
     expect(low!.json.target.reached).toBe(false);
     expect(low!.json.target.why).toMatch(/^target MACs 0\.3: reached 0\.4\d\d; with round-to 8 the least reachable is 0\.4\d\d; --round-to 1 would reach 0\.0\d\d$/);
   }, 30_000);
+});
+
+/** Six convs of the input, each a graph output: every channel group is pinned. */
+function allPinned(): Model {
+  const m = new Model({ opsetImports: { '': 13 } });
+  const g = m.graph;
+  const x = g.addInput(new Value('x', tensorType('float32', [1, 3, 8, 8])));
+  [4, 6, 8, 10, 12, 14].forEach((c, i) => {
+    const w = g.addInitializer(new Tensor({ name: `w${i}`, dtype: 'float32', dims: [c, 3, 3, 3], data: fillUniform(new Float32Array(c * 27), i + 1) }));
+    const y = g.appendNode(new Node({ opType: 'Conv', name: `head${i}`, inputs: [x, w], outputs: [`y${i}`], attributes: { kernel_shape: { type: 'ints', value: [3, 3] }, pads: { type: 'ints', value: [1, 1, 1, 1] } } })).outputs[0]!;
+    y.type = tensorType('float32', [1, c, 8, 8]);
+    g.outputs.push(y);
+  });
+  return m;
+}
+
+describe('a model whose every group is pinned', () => {
+  it('says why for the top groups by MACs and counts the rest, in at most 5 lines of stderr', async () => {
+    const file = join(dir, 'all-pinned.onnx');
+    await writeModel(allPinned(), file);
+    const top = 'y5 (reaches graph output y5); y4 (reaches graph output y4); y3 (reaches graph output y3); and 3 more';
+    for (const how of [['--amount', '0.5'], ['--target-macs', '0.5']]) {
+      const r = shears(['prune', file, '-o', join(dir, 'all-pinned-out.onnx'), '--strategy', 'filter', ...how]);
+      expect(r.status, r.stderr).toBe(0);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines.length, r.stderr).toBeLessThanOrEqual(5);
+      expect(lines).toContain(`warning: filter: nothing pruned: every channel group is pinned (6 groups); by MACs: ${top}`);
+      expect(lines.at(-1)).toMatch(/^skipped \d+ more \(--json or --plan lists them all\)$/);
+    }
+  });
 });
 
 describe('--target-params and the other ways to say how much', () => {

@@ -2,7 +2,7 @@
 // plan-phases.ts (groups, scores, selection, actions), stats.ts (the
 // calibration statistics) and reconstruct.ts (the least-squares refit).
 import { buildDependencyGraph, CALIBRATION, definePlugin, definePluginFactory, parseOptions, requireRuntime, ShearsError, type Model, type PluginContext, type PruningPlan, type StrategyPlugin } from '@shears/core';
-import { targetDetails, warnShortfalls, type Notes } from '@shears/prune-filter';
+import { nonePrunable, targetDetails, warnShortfalls, type Notes } from '@shears/prune-filter';
 import { NAME, type LayerReport } from './details.js';
 import { channelSchema, type ChannelOptions, type ChannelParsed } from './options.js';
 import { groupScores, prunableGroups, removalActions, selectChannels } from './plan-phases.js';
@@ -43,7 +43,12 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
   warnShortfalls(skipped, { roundTo: opts.roundTo, maxLayerAmount: opts.maxLayerAmount }, graph, ctx, NAME, !target?.reached);
   const { actions, groupReports } = removalActions(graph, scores, selection, prunable.consumersOf);
   if (actions.length === 0) {
-    const why = prunable.groups.length === 0 ? 'no group of coupled channels may be pruned and refit (see the reasons per group)' : 'the amount rounds to nothing in every group';
+    const why =
+      prunable.groups.length === 0
+        ? graph.groups.every((g) => g.prunable === 0)
+          ? nonePrunable(graph)
+          : 'no group of coupled channels may be pruned and refit (see the reasons per group)'
+        : 'the amount rounds to nothing in every group';
     skipped.push({ target: 'model', reason: `nothing pruned: ${why}`, code: 'nothing-pruned' });
     ctx.logger.warn(`${NAME}: nothing pruned: ${why}`);
   }

@@ -149,7 +149,10 @@ export const prune: Command = {
     if (tg) out(io, `target  ${tg.metric === 'macs' ? 'MACs' : 'params'} ${tg.goal}: reached ${tg.achieved.toFixed(3)}${tg.reached ? '' : ' (not within ±0.02; see the warning)'}`);
     if (report.achievedSparsity !== null) out(io, `pruned  ${pct(report.achievedSparsity)} of the weights the plan masks`);
     if (report.channels) out(io, `removed ${report.channels.channels} channels in ${report.channels.groups} groups (params ×${(report.after.params / Math.max(1, report.before.params)).toFixed(3)})`);
-    for (const sk of plan.skipped) logger.info(`skipped ${sk.target}: ${sk.reason}`);
+    // The first two skip notes of groups (the model's own were warnings; a model with every group pinned has one per group); --json lists them all.
+    const groupNotes = plan.skipped.filter((sk) => sk.target !== 'model');
+    for (const sk of groupNotes.slice(0, 2)) logger.info(`skipped ${sk.target}: ${sk.reason}`);
+    if (groupNotes.length > 2) logger.info(`skipped ${groupNotes.length - 2} more (--json or --plan lists them all)`);
     out(io, dryRun ? `dry run: nothing written${values.plan ? `; plan in ${values.plan}` : ''}` : `wrote ${output} in ${report.seconds.toFixed(2)}s`);
     if (reportFile) out(io, `report ${reportFile}`);
   },
