@@ -30,17 +30,17 @@ function chain(): Model {
 
 describe('channel strategy targets', () => {
   it.each([
-    { targetMacs: 0.3 },
-    { targetMacs: 0.5 },
-    { targetMacs: 0.7 },
-    { targetParams: 0.5 },
-  ])('%o with round-to 1: within ±0.02 on the applied model', async (target) => {
+    { metric: 'macs', r: 0.3 },
+    { metric: 'macs', r: 0.5 },
+    { metric: 'macs', r: 0.7 },
+    { metric: 'params', r: 0.5 },
+  ] as const)('$metric $r with round-to 1: within ±0.02 on the applied model', async ({ metric, r }) => {
+    const target = metric === 'macs' ? { targetMacs: r } : { targetParams: r };
     const model = chain();
     const plan = await channelPruning({ ...target, roundTo: 1, selection: 'l1', reconstruct: false }).plan(model, testContext());
     const pruned = cloneModel(model);
     applyPlan(pruned, plan);
     const [a, b] = [analyzeModel(model), analyzeModel(pruned)];
-    const [metric, r] = 'targetMacs' in target ? (['macs', target.targetMacs] as const) : (['params', target.targetParams] as const);
     const achieved = b[metric] / a[metric];
     expect(Math.abs(achieved - r), `achieved ${achieved}`).toBeLessThanOrEqual(0.02);
     expect(plan.details!.target).toMatchObject({ metric, goal: r, reached: true });

@@ -19,7 +19,7 @@ import { l1 } from '@shears/criteria';
 import { filterSchema, type FilterOptions } from './options.js';
 import { scoreGroups } from './scores.js';
 import { byAmount, byTable, globalAmount, keepNonEmpty, scored, type Limits, type Notes, type Selection } from './select.js';
-import { pinnedSummary, solveTarget, type TargetResult } from './target.js';
+import { pinnedSummary, solveTarget, TARGET_TOLERANCE, type TargetResult } from './target.js';
 
 const NAME = 'filter';
 
@@ -62,7 +62,7 @@ export function targetOf(opts: { targetMacs?: number; targetParams?: number }): 
 
 /** The target's outcome for plan details and JSON: goal, achieved ratio, whether it landed, and why not. */
 export function targetDetails(t: TargetResult) {
-  return { metric: t.metric, goal: t.goal, achieved: t.achieved, before: t.total, after: t.value, reached: t.reached, tolerance: 0.02, ...(t.why ? { why: t.why } : {}) };
+  return { metric: t.metric, goal: t.goal, achieved: t.achieved, before: t.total, after: t.value, reached: t.reached, tolerance: TARGET_TOLERANCE, ...(t.why ? { why: t.why } : {}) };
 }
 
 /** Why nothing may be pruned: the pinned groups with the most MACs, with their reasons, and the count of the rest. */

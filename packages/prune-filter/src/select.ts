@@ -1,5 +1,5 @@
 // Turning group scores into a selection: per-layer amounts, global ranking,
-// MAC targets, round-to, caps, and never emptying a tensor.
+// round-to, caps, and never emptying a tensor (targets: target.ts).
 import type { ChannelGraph, ChannelGroup, SkipCode, SkipNote } from '@shears/core';
 
 export interface Limits {
