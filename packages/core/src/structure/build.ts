@@ -12,7 +12,7 @@ import { constTensorOf, channelAxisOf, dataInputsOf, inputChannelAxisOf, paramSl
 import { defaultOpRegistry, type OpRegistry } from '../ops/registry.js';
 import type { OpSpec, StructureInfo, WeightKind } from '../ops/types.js';
 import { inferShapes, type InferResult } from '../shape/infer.js';
-import { batchOnlyShapes } from '../shape/inputs.js';
+import { resolveInputShapes } from '../shape/inputs.js';
 import { sliceRange } from '../shape/kernels.js';
 import { reshapeGroups } from './reshape.js';
 import { minimizeAxes, permuteElems, product, sameAxes, Space, stridesOf, UnionFind } from './space.js';
@@ -109,12 +109,14 @@ export function resolveChoices(c: StructureChoices = {}): Required<StructureChoi
 }
 
 /**
- * Where MAC rules read shapes: the model's own inference, or, for a dynamic
- * batch, a weight-sharing copy inferred with batch 1 (MACs per sample; the
- * model keeps its dynamic batch).
+ * Where MAC rules read shapes: the model's own inference, or, for dynamic
+ * inputs the model itself sizes (a dynamic batch as 1: MACs per sample; dims
+ * bound by given inputs; metadata; see resolveInputShapes), a weight-sharing
+ * copy inferred with those sizes (the model keeps its dynamic dims).
  */
 function macsContexts(model: Model, inferred: InferResult, registry: OpRegistry, given: Record<string, number[]> | undefined): (node: Node) => ReturnType<InferResult['contextOf']> {
-  const shapes = batchOnlyShapes(model, given);
+  const r = resolveInputShapes(model, given);
+  const shapes = Object.keys(r.assumed).length ? Object.fromEntries(Object.keys(r.assumed).map((n) => [n, r.shapes[n]!])) : undefined;
   if (!shapes) return (node) => inferred.contextOf(node);
   const copy = cloneModel(model, { shareWeights: true });
   const inf = inferShapes(copy, { registry, inputShapes: { ...given, ...shapes } });

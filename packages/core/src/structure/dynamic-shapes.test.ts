@@ -32,4 +32,15 @@ describe('structured pruning on symbolic shapes', () => {
     expect(reshape.shape).toEqual(['N', 6, 'W']);
     expect(k.model.graph.nodes.find((n) => n.opType === 'MatMul')!.input(1)!.constValue!.dims).toEqual([6, 5]);
   });
+
+  it('counts MACs with the sizes the model records (metadata), the model keeping its dynamic dims', () => {
+    const k = new Kit(13);
+    const x = k.input('x', ['N', 3, 'S', 'S']);
+    const c = k.one('Conv', [x, k.floats([8, 3, 1, 1])], { kernel_shape: [1, 1] });
+    k.output(k.one('Conv', [c, k.floats([4, 8, 1, 1])], { kernel_shape: [1, 1] }));
+    expect(buildDependencyGraph(k.model).macs).toBe(0);
+    k.model.setMetadata('input_shapes', JSON.stringify({ x: [1, 3, 10, 10] }));
+    expect(buildDependencyGraph(k.model).macs).toBe(100 * (8 * 3 + 4 * 8));
+    expect(x.shape).toEqual(['N', 3, 'S', 'S']);
+  });
 });
