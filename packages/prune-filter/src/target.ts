@@ -310,7 +310,7 @@ function explain(st: State, graph: ChannelGraph, g: TargetGoal, lim: Limits, tol
     const near = [st.below, st.above].filter(Number.isFinite).map((v) => f3(v / cost.total));
     parts.push(
       `no plan lands within ±${tol}${near.length ? ` (nearest: ${near.join(' and ')})` : ''}` +
-        (who >= 0 ? `: one round-to step of ${st.groups[who]!.group.id} moves ${label(g.metric)} by ${f3(step)}` : '') +
+        (who >= 0 ? `: one ${lim.roundTo > 1 ? 'round-to step' : 'step'} of ${st.groups[who]!.group.id} moves ${label(g.metric)} by ${f3(step)}` : '') +
         (lim.roundTo > 1 ? '; try --round-to 1' : ''),
     );
   }
