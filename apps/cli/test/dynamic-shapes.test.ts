@@ -3,12 +3,12 @@
 // --input-shape; what needs them says which, with a realistic example in the
 // caller's syntax. Results run in onnxruntime at a realistic size with
 // unchanged output shapes. And M-LSD (tf2onnx) keeps its shapes to the end.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyzeModel, fillUniform, isShearsError, normalizeModel, pipeline, type Model, type NamedTensor } from '@shears/core';
+import { analyzeModel, fillUniform, isShearsError, Model, Node, normalizeModel, pipeline, Tensor, Value, type NamedTensor } from '@shears/core';
 import { registryModel } from '@shears/fixtures';
-import { readModel } from '@shears/onnx';
+import { readModel, writeModel } from '@shears/onnx';
 import { filterPruning } from '@shears/prune-filter';
 import { createRuntime } from '@shears/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,46 @@ describe.skipIf(!PADDLE[2]!.path)('errors stay short', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]!.length).toBeLessThan(600);
     expect(lines[0]).toMatch(/no prunable layer \(47 layers skipped, e\.g\. p2o\.Conv\.0: weight \S+ is held by Constant node .*, not a constant initializer \(the normalize pass converts it\)\); its ops are .* and \d+ more\./);
+  });
+});
+
+describe('bad input', () => {
+  /** x [1,3,4,4] → Conv(W) where W is a Constant node 'weird_const' (float32, or patched to an unknown data type), and a Conv whose weight is a graph input. */
+  async function badModel(file: string, dataType: number): Promise<string> {
+    const m = new Model({ opsetImports: { '': 13 } });
+    const g = m.graph;
+    const x = g.addInput(new Value('x', { kind: 'tensor', dtype: 'float32', shape: [1, 3, 4, 4] }));
+    const wIn = g.addInput(new Value('w_in', { kind: 'tensor', dtype: 'float32', shape: [3, 3, 1, 1] }));
+    const wt = Tensor.fromFloat32('weird', [4, 3, 1, 1], new Float32Array(12).fill(0.5));
+    const c = g.appendNode(new Node({ opType: 'Constant', name: 'weird_const', outputs: ['weird'], attributes: { value: { type: 'tensor', value: wt } } })).outputs[0]!;
+    const a = g.appendNode(new Node({ opType: 'Conv', name: 'from_input', inputs: [x, wIn], outputs: ['a'] })).outputs[0]!;
+    const y = g.appendNode(new Node({ opType: 'Conv', name: 'conv', inputs: [a, c], outputs: ['y'] })).outputs[0]!;
+    g.outputs.push(y);
+    const path = join(dir, file);
+    await writeModel(m, path);
+    if (dataType !== 1) {
+      // TensorProto 'weird': data_type (field 2, varint 1 = float) just before its name (field 8, "weird").
+      const bytes = readFileSync(path);
+      const at = bytes.indexOf(Buffer.from([0x10, 0x01, 0x42, 0x05, ...Buffer.from('weird')]));
+      expect(at).toBeGreaterThan(0);
+      bytes[at + 1] = dataType;
+      writeFileSync(path, bytes);
+    }
+    return path;
+  }
+
+  it('a Constant of an undecodable type: one line naming the node', async () => {
+    const r = shears(['prune', await badModel('undecodable.onnx', 99), '-o', join(dir, 'u.onnx'), '--strategy', 'unstructured', '--amount', '0.5']);
+    expect(r.status).toBe(3);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^shears: error: .*undecodable\.onnx: .*node weird_const: tensor weird: unsupported data type 99\)?$/)]);
+  });
+
+  it('a layer whose weight is computed from a graph input is skipped with the reason; the others prune', async () => {
+    const r = shears(['prune', await badModel('from-input.onnx', 1), '-o', join(dir, 'fi.onnx'), '--strategy', 'unstructured', '--amount', '0.5', '--set', 'keepFirst=false', '--set', 'keepLast=false', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = r.json();
+    expect(j.skipped).toContainEqual({ target: 'from_input', reason: 'weight w_in is a graph input, fed at run time, not a constant: left dense', code: 'unsupported' });
+    expect(j.achievedSparsity).toBeCloseTo(0.5, 1);
   });
 });
 
