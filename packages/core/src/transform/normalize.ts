@@ -74,7 +74,7 @@ const EXAMPLES = 5;
 export function normalizeModel(model: Model, opts: NormalizeOptions = {}): NormalizeReport {
   const registry = opts.registry ?? defaultOpRegistry();
   const plan = planNormalize(model, registry);
-  const removedInitializers = applyNormalize(model.graph, plan);
+  const removedInitializers = applyNormalize(model, plan);
   return {
     constants: plan.constants.length,
     subgraphs: plan.materialize.length,
@@ -124,7 +124,9 @@ function constantMoves(g: Graph): ConstantMove[] {
  */
 function foldCandidates(model: Model, registry: OpRegistry, constantOutputs: Set<Value>): Node[] {
   const g = model.graph;
-  const inputs = new Set(g.inputs);
+  // IR ≥ 4: an initializer listed as an input is a default the caller may override, so not a constant.
+  // IR < 4 lists every initializer as an input (the format requires it): those are constants.
+  const inputs = new Set(overridableInputs(model));
   const outputs = new Set(g.outputs);
   const isConst = (v: Value) => constantOutputs.has(v) || (!!v.constValue && g.initializers.get(v.name) === v && !inputs.has(v));
   const out: Node[] = [];
@@ -246,7 +248,8 @@ function foldedValues(candidates: Node[], known: Map<Value, Tensor>): { folded: 
 // ---------------------------------------------------------------- apply
 
 /** Rewire the model as planned (nothing here can fail on a valid plan). Returns the initializers removed. */
-function applyNormalize(g: Graph, plan: NormalizePlan): number {
+function applyNormalize(model: Model, plan: NormalizePlan): number {
+  const g = model.graph;
   if (plan.constants.length === 0 && plan.folded.size === 0) return 0;
   const taken = new Set(g.valuesByName().keys());
   const added = new Set<Value>();
@@ -263,7 +266,13 @@ function applyNormalize(g: Graph, plan: NormalizePlan): number {
   }
   const seeds = [...plan.folded].flatMap((n) => n.inputs.filter((v): v is Value => v !== null));
   g.removeNodes(plan.folded);
-  return removeUnused(g, [...seeds, ...added]);
+  return removeUnused(model, [...seeds, ...added]);
+}
+
+/** Graph inputs a caller may feed: every input at IR ≥ 4; at IR < 4, those that are not initializers. */
+function overridableInputs(model: Model): Value[] {
+  const g = model.graph;
+  return model.irVersion >= 4 ? g.inputs : g.inputs.filter((v) => g.initializers.get(v.name) !== v);
 }
 
 /** An initializer name: the value's own, unless an initializer already holds it. */
@@ -276,12 +285,19 @@ function freeName(name: string, g: Graph, taken: Set<string>): string {
   return fresh;
 }
 
-/** Remove initializers among `values` that nothing reads any more (not graph inputs or outputs). */
-function removeUnused(g: Graph, values: Value[]): number {
-  const keep = new Set([...g.inputs, ...g.outputs]);
+/**
+ * Remove initializers among `values` that nothing reads any more (not graph
+ * outputs, nor inputs a caller may feed; at IR < 4 an unused initializer leaves
+ * the input list with it).
+ */
+function removeUnused(model: Model, values: Value[]): number {
+  const g = model.graph;
+  const keep = new Set([...overridableInputs(model), ...g.outputs]);
   let n = 0;
   for (const v of new Set(values)) {
     if (keep.has(v) || v.uses().length > 0 || g.initializers.get(v.name) !== v) continue;
+    const at = g.inputs.indexOf(v);
+    if (at >= 0) g.inputs.splice(at, 1);
     g.removeInitializer(v.name);
     n++;
   }
