@@ -149,7 +149,8 @@ export async function pruneOneWay(label: string, src: string, way: Way, dir: str
     nonzero: j.after.nonzeroParams / j.before.nonzeroParams,
   };
   if (!way.structured) {
-    expect(res.nonzero, `${label}: unstructured 0.5 leaves ${res.nonzero} of the weights`).toBeLessThan(0.7);
+    // Over the layers it prunes (the first and the classifier stay dense by default).
+    expect(Math.abs(j.achievedSparsity - 0.5), `${label}: unstructured 0.5 reached ${j.achievedSparsity}`).toBeLessThanOrEqual(0.02);
     return res;
   }
   expect(j.after.params, `${label} ${way.name}: nothing removed`).toBeLessThan(j.before.params);
