@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeModel, fillUniform, isShearsError, Model, Node, normalizeModel, pipeline, Tensor, Value, type NamedTensor } from '@shears/core';
 import { registryModel } from '@shears/fixtures';
+import { writeNpz } from '@shears/data';
 import { readModel, writeModel } from '@shears/onnx';
 import { filterPruning } from '@shears/prune-filter';
 import { createRuntime } from '@shears/runtime';
@@ -102,6 +103,19 @@ describe.each(PADDLE)('$name: dynamic batch, height and width', ({ name, path, s
     await expect(pipeline(filterPruning({ targetMacs: 0.5 })).run(m, { dryRun: true })).rejects.toThrow(`MAC targets need concrete sizes, but input x has dynamic dims`);
     await expect(pipeline(filterPruning({ targetMacs: 0.5 })).run(m, { dryRun: true })).rejects.toThrow(api);
   }, 60_000);
+});
+
+describe.skipIf(!PADDLE[0]!.path)('sizes from data', () => {
+  it('sensitivity on PaddleOCR cls with npz samples: the report takes the data sample size for its MACs', () => {
+    const npz = join(dir, 'cls.npz');
+    writeNpz(npz, { x: { data: fillUniform(new Float32Array(8 * 3 * 48 * 192), 5), shape: [8, 3, 48, 192] }, y: { data: BigInt64Array.from([0n, 1n, 0n, 1n, 0n, 1n, 0n, 1n]), shape: [8] } });
+    const report = join(dir, 'sens.html');
+    const r = shears(['sensitivity', PADDLE[0]!.path!, '--data', npz, '--strategy', 'filter', '--amounts', '0.3', '--layers', '2', '--report', report, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json().curves.length).toBeGreaterThan(0);
+    // 1x3x48x192 from the samples: the same MACs as --input-shape x:1x3x48x192 gives.
+    expect(Number(/"macs":(\d+)/.exec(readFileSync(report, 'utf8'))?.[1])).toBe(16_315_376);
+  }, 120_000);
 });
 
 describe.skipIf(!PADDLE[2]!.path)('errors stay short', () => {

@@ -7,7 +7,7 @@ import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
 import { pct } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
 import { loadModel, NO_NORMALIZE_HELP } from '../load.js';
-import { datasetFor } from './shared.js';
+import { datasetFor, shapesFromData } from './shared.js';
 import type { Command } from './types.js';
 
 const DEFAULT_AMOUNTS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -122,11 +122,11 @@ export const sensitivityCommand: Command = {
     try {
       const inputShapes = parseInputShapes(values['input-shape'] as string[] | undefined);
       const model = await loadModel(file, { inputShapes, normalize: !values['no-normalize'], logger: createLogger(io) });
-      const data = await datasetFor(model, values.data as string);
+      const samples = await datasetFor(model, values.data as string);
       let task: ReturnType<ReturnType<typeof createProgress>['start']> | undefined;
       const r = await scanSensitivity({
         model,
-        data,
+        data: samples,
         strategy: strategy as SensitivityStrategy,
         amounts,
         tolerance,
@@ -145,7 +145,9 @@ export const sensitivityCommand: Command = {
       });
       if (tableTmp) writeFileSync(tableTmp, `${JSON.stringify(r.proposal, null, 2)}\n`);
       if (reportTmp) {
-        const data = buildReportData(model, { title: `Sensitivity of ${basename(file)} (${strategy})`, model: basename(file), inputShapes });
+        // Dims the model leaves open take the data's sample size (batch 1): the report's MACs need them.
+        const reportShapes = shapesFromData(model, samples, inputShapes);
+        const data = buildReportData(model, { title: `Sensitivity of ${basename(file)} (${strategy})`, model: basename(file), inputShapes: reportShapes });
         data.sensitivity = r.curves;
         data.notes = [
           `Baseline top-1 accuracy ${pct(r.baseline, 2)} on ${r.samples} samples; each curve prunes one layer alone with the ${strategy} strategy.`,

@@ -20,3 +20,18 @@ export async function datasetFor(model: Model, spec: string): Promise<Dataset> {
   if (typeof classes === 'number' && model.graph.outputs[0]!.shape!.length === 2) checkLabels(data, classes);
   return data;
 }
+
+/**
+ * Input shapes taken from a dataset's samples (batch 1) for the model's
+ * primary input when neither --input-shape nor the model sizes it: data whose
+ * samples fit the input fixes its dynamic dims (MACs in reports). Undefined
+ * when nothing is missing or the samples do not fit the declared rank.
+ */
+export function shapesFromData(model: Model, data: Dataset, given: Record<string, number[]> | undefined): Record<string, number[]> | undefined {
+  const input = model.graph.inputs.find((v) => v.name === primaryInput(model).name)!;
+  if (!resolveInputShapes(model, given).unresolved.some((d) => d.name === input.name)) return given;
+  const shape = [1, ...data.sampleShape];
+  const declared = input.shape;
+  if (!declared || declared.length !== shape.length || declared.some((d, i) => typeof d === 'number' && d >= 0 && d !== shape[i] && i > 0)) return given;
+  return { ...given, [input.name]: shape };
+}
