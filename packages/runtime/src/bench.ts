@@ -20,9 +20,10 @@ export { quantile };
 
 /**
  * Random feeds for every graph input (float32 normal, int64 zeros): static
- * shapes as they are, a dynamic batch dim alone taken as 1 (batchOnlyShapes,
- * as exported models usually have); any other dynamic dim is an error that
- * says which dims to give.
+ * shapes as they are; dynamic ones as the model sizes them (resolveInputShapes:
+ * a dynamic batch dim alone taken as 1, as exported models usually have, dims
+ * bound by other inputs, metadata); any other dynamic dim is an
+ * E_DYNAMIC_SHAPE error with a realistic example shape.
  */
 export function randomFeeds(model: Model, seed = 1): Record<string, NamedTensor> {
   const known = resolveInputShapes(model, undefined);
