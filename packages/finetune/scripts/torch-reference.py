@@ -105,7 +105,9 @@ class OnnxTorch:
                 t = self.init.get(name)
                 if t is not None and t.dtype == torch.float32 and name not in self.params and (t.numel() > 1 or n.op_type in ('Conv', 'Gemm', 'BatchNormalization')):
                     self.params[name] = torch.nn.Parameter(t.clone())
-        self.input = next(i.name for i in g.input if i.name not in self.init)
+        inp = next(i for i in g.input if i.name not in self.init)
+        self.input = inp.name
+        self.sample = [d.dim_value for d in inp.type.tensor_type.shape.dim[1:]]
         self.output = g.output[0].name
 
     def logits_name(self):
@@ -126,8 +128,10 @@ class OnnxTorch:
             op = n.op_type
             if op == 'Conv':
                 p = a.get('pads', [0, 0, 0, 0])
-                assert p[0] == p[2] and p[1] == p[3], 'asymmetric pads'
-                r = F.conv2d(i[0], i[1], i[2] if len(i) > 2 else None, a.get('strides', 1), (p[0], p[1]), a.get('dilations', 1), a.get('group', 1))
+                xin, pad = i[0], (p[0], p[1])
+                if p[0] != p[2] or p[1] != p[3]:  # TF's 'same' for stride 2: [0, 0, 1, 1]
+                    xin, pad = F.pad(xin, (p[1], p[3], p[0], p[2])), (0, 0)
+                r = F.conv2d(xin, i[1], i[2] if len(i) > 2 else None, a.get('strides', 1), pad, a.get('dilations', 1), a.get('group', 1))
             elif op == 'BatchNormalization':
                 rm, rv = self.init[n.input[3]], self.init[n.input[4]]
                 r = F.batch_norm(i[0], rm, rv, i[1], i[2], training=training, momentum=1 - a.get('momentum', 0.9), eps=a.get('epsilon', 1e-5))
@@ -143,6 +147,17 @@ class OnnxTorch:
             elif op == 'Reshape':
                 shape = [x.shape[0] if (k == 0 and v == 0) else int(v) for k, v in enumerate(i[1].tolist())]
                 r = i[0].reshape(shape)
+            elif op in ('Squeeze', 'Unsqueeze'):
+                axes = a.get('axes', i[1].tolist() if len(i) > 1 and i[1] is not None else None)
+                if op == 'Squeeze':
+                    r = i[0]
+                    for ax in sorted((x % r.dim() for x in axes), reverse=True) if axes is not None else []:
+                        r = r.squeeze(ax)
+                    r = i[0].squeeze() if axes is None else r
+                else:
+                    r = i[0]
+                    for ax in sorted(axes):
+                        r = r.unsqueeze(ax)
             elif op == 'Transpose':
                 r = i[0].permute(*a['perm'])
             elif op == 'Gemm':
@@ -176,7 +191,7 @@ def reference(a):
     teacher = OnnxTorch(a.teacher)
     s_out = student.logits_name() if a.logits == 'auto' else student.output
     t_out = teacher.logits_name() if a.logits == 'auto' else teacher.output
-    x = torch.from_numpy(np.fromfile(a.x, np.uint8).astype(np.float32)).reshape(-1, 1, 28, 28) * a.scale
+    x = torch.from_numpy(np.fromfile(a.x, np.uint8).astype(np.float32)).reshape(-1, *student.sample) * a.scale
     y = torch.from_numpy(np.fromfile(a.y, np.uint8).astype(np.int64))
     params = list(student.params.values())
     opt = torch.optim.Adam(params, a.lr) if a.optimizer == 'adam' else torch.optim.SGD(params, a.lr, momentum=a.momentum)
@@ -198,7 +213,7 @@ def reference(a):
         if first is None:
             first = {'kd': kd.item(), 'loss': loss.item(), 'kdGradNorm': kd_norm, 'gradNorm': torch.sqrt(sum((p.grad ** 2).sum() for p in params)).item()}
         opt.step()
-    xt = torch.from_numpy(idx('t10k-images-idx3-ubyte.gz')[:a.test].astype(np.float32)).unsqueeze(1) * a.scale
+    xt = torch.from_numpy(idx('t10k-images-idx3-ubyte.gz')[:a.test].astype(np.float32)).reshape(-1, *student.sample) * a.scale
     yt = torch.from_numpy(idx('t10k-labels-idx1-ubyte.gz')[:a.test].astype(np.int64))
     with torch.no_grad():
         (p,) = student.run(xt, [student.output], training=False)
@@ -222,8 +237,8 @@ def main():
     r.add_argument('--scale', type=float, default=1.0, help='input = pixels * scale')
     r.add_argument('--test', type=int, default=2000, help='first n t10k images')
     r.add_argument('--batch', type=int, default=32)
-    r.add_argument('--optimizer', default='adam')
-    r.add_argument('--lr', type=float, default=1e-3)
+    r.add_argument('--optimizer', default='sgd', choices=['sgd', 'adam'])
+    r.add_argument('--lr', type=float, default=0.01)
     r.add_argument('--momentum', type=float, default=0.9)
     r.add_argument('--alpha', type=float, default=0.7)
     r.add_argument('--temperature', type=float, default=4)

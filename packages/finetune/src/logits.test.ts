@@ -101,3 +101,20 @@ describe('a final Softmax', () => {
     expect(overClasses(at(0, 17), [8, 10], [8, 10])).toBe(false); // over the batch
   });
 });
+
+describe('defaults on raw-pixel inputs', () => {
+  it('SGD (the default) on inputs beyond ±10 warns once and names the fix; Adam does not', async () => {
+    const big = memoryDataset('raw', Float32Array.from(TX, (v) => 100 * v), [1, 12, 12], TY, 4);
+    const warned: string[] = [];
+    const logger: Logger = { debug() {}, info() {}, warn: (s) => void warned.push(s), error() {} };
+    const d = await finetune(smallCnn(), { data: big, epochs: 1, limit: 64, optimizer: 'adam', backend, logger });
+    expect(d.epochs[0]!.lr).toBe(1e-3);
+    expect(warned).toEqual([]);
+    const s = await finetune(smallCnn(), { data: big, epochs: 2, limit: 64, backend, logger });
+    expect(s.epochs[0]!.lr).toBe(0.01);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/inputs look unnormalized \(first batch max \|x\| \d+\).*try optimizer 'adam' with lr 0.001/);
+    await finetune(smallCnn(), { data: train(), epochs: 1, limit: 64, optimizer: 'sgd', backend, logger });
+    expect(warned).toHaveLength(1);
+  });
+});

@@ -28,6 +28,7 @@ export interface FinetuneOptions {
   valLimit?: number;
   /** Learning rate (default 0.01 for SGD, 0.001 for Adam/AdamW). */
   lr?: number;
+  /** Default 'sgd' (lr 0.01, momentum 0.9): see the README's "Defaults". */
   optimizer?: OptimizerName;
   momentum?: number;
   nesterov?: boolean;
@@ -233,6 +234,7 @@ export async function finetune(model: Model, opts: FinetuneOptions): Promise<Fin
 
 /** Defaults for the options the run reads throughout (the learning rate's depends on the optimizer). */
 function resolveOptions(opts: FinetuneOptions): Settings {
+  // SGD stays the default: Adam at 1e-3 was not clearly better on normalized or raw-pixel models (README, "Defaults").
   const optimizer = opts.optimizer ?? 'sgd';
   return {
     epochs: opts.epochs ?? 1,
@@ -452,6 +454,7 @@ function lossOptions(run: Run, b: Prepared): LossOptions {
 /** One optimizer step on a batch (re-pruning first when the schedule is due), added to the epoch's sums. */
 async function trainBatch(run: Run, b: Prepared, epoch: number, sums: EpochSums): Promise<void> {
   const { graph, trainParams, vars, helper } = run;
+  if (sums.steps === 0 && epoch === run.startEpoch) warnUnnormalized(run, b.x);
   if (run.reprune && run.step % run.pruneEvery === 0)
     run.sparsity = await repruneStep(graph, run.reprune, run.opts.prune!.schedule.sparsityAt(Math.floor(run.step / run.pruneEvery)), run.step);
   const tOut = b.teacher ? await b.teacher : undefined;
@@ -471,6 +474,28 @@ async function trainBatch(run: Run, b: Prepared, epoch: number, sums: EpochSums)
     sums.correct += r.correct;
     sums.labelled += n;
   }
+}
+
+/** Inputs whose magnitude exceeds this look like raw pixels (0–255) rather than normalized ones. */
+export const UNNORMALIZED_INPUT = 10;
+
+/**
+ * Warn, on the first batch, when SGD trains on inputs that look unnormalized
+ * (raw pixels): its large first steps move the first BatchNorm's running
+ * statistics; issue 15 measured 42–50% against Adam's 63–67% on a raw-pixel
+ * CIFAR-10 ResNet-8 (README, "Defaults").
+ */
+function warnUnnormalized(run: Run, x: Float32Array): void {
+  if (run.s.optimizer !== 'sgd') return;
+  let max = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]!);
+    if (a > max) max = a;
+  }
+  if (max > UNNORMALIZED_INPUT)
+    run.logger.warn(
+      `finetune: the inputs look unnormalized (first batch max |x| ${max.toPrecision(3)}); SGD (lr ${run.s.lr}) can swing the first BatchNorm's running statistics on them: if accuracy drops, try optimizer 'adam' with lr 0.001`,
+    );
 }
 
 /** The error for a non-finite loss, once the last good weights (the step was not applied) are written back to the model. */
