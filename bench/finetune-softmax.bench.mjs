@@ -10,7 +10,7 @@
 //  - demo: examples/demo/fmnist-cnn.onnx (inputs pixels/255, no final Softmax), its train.npz / val.npz;
 //  - keras: fixtures/keras-resnet8.onnx (Keras ResNet-8, tf2onnx layout, NHWC raw 0–255 inputs, Softmax),
 //          first 10k Fashion-MNIST training images / first 2k test images;
-//  - raw:  the softmax.test.ts CNN (Conv-BN-ReLU ×3, GAP, Gemm, Softmax; raw 0–255 inputs),
+//  - raw:  a PyTorch-made CNN (scripts/torch-reference.py make-model, cached: Conv-BN-ReLU ×3, GAP, Gemm, Softmax; raw 0–255 inputs),
 //          first 10k Fashion-MNIST training images / first 2k test images.
 // Also the dense model's accuracy (onnxruntime) on the same images. Prints accuracy on the held-out images, the first batch's KD term and its
 // gradient norm, the first BatchNorm's running mean (mean |·|) after the epoch, and the time.

@@ -2,10 +2,11 @@
 // for student and teacher, so a model that ends in Softmax (or LogSoftmax,
 // through a Flatten) trains exactly like the same model without it; the
 // model keeps its Softmax; a Softmax over another axis is left alone.
-import { cloneModel, Node, type Logger, type Model } from '@shears/core';
+import { cloneModel, Node, pipeline, StateBag, type Logger, type Model } from '@shears/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendInfo } from './backend.js';
 import { findSoftmaxEnd, overClasses, type SoftmaxEnd } from './logits.js';
+import { FINETUNE_DATA, finetunePlugin, teacherSnapshot } from './plugin.js';
 import { memoryDataset, quadrantData, smallCnn, testBackend } from './test-helpers.js';
 import { finetune, type FinetuneOptions } from './train.js';
 
@@ -83,6 +84,16 @@ describe('a final Softmax', () => {
     expect(r.teacherLogitsFrom).toBeUndefined();
     expect(log.some((l) => l.includes('has no final Softmax'))).toBe(true);
     expect(maxDiff(weights(m), weights(plain))).toBeLessThan(1e-5);
+  });
+
+  it('the finetune plugin reports it in its details (shears finetune --json) and takes logits: output', async () => {
+    const state = new StateBag();
+    state.set(FINETUNE_DATA, train());
+    const r = await pipeline(teacherSnapshot(), finetunePlugin({ epochs: 1, limit: 64, backend: backend.name })).run(ending('Softmax'), { state });
+    expect(r.steps[1]!.details).toMatchObject({ logitsFrom: { node: 'head', op: 'Softmax', value: 'logits' }, teacherLogitsFrom: { node: 'head' } });
+    const o = await pipeline(finetunePlugin({ epochs: 1, limit: 64, logits: 'output', backend: backend.name })).run(ending('Softmax'), { state });
+    expect(o.steps[0]!.details).toMatchObject({ logitsFrom: null });
+    expect(() => finetunePlugin({ logits: 'probs' as never })).toThrow(/logits/);
   });
 
   it('only a Softmax over the classes counts', () => {
