@@ -64,8 +64,15 @@ export function reportError(e: unknown, io: CliIO): number {
   io.stderr.write(`shears: error: ${message}\n`);
   if (io.verbose && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
   else if (!known) io.stderr.write('shears: run with --verbose for the stack trace, and please report this\n');
-  if (io.json) printJson(io, { error: known ? { ...e.toJSON(), message } : { code: 'E_INTERNAL', message } });
+  if (io.json) printJson(io, { error: known ? cliJson(e, message) : { code: 'E_INTERNAL', message } });
   return known ? exitCodeFor(e.code) : EXIT.internal;
+}
+
+/** The error as JSON in CLI terms: the message as printed, and the API's `inputShapes` option named by its flag. */
+function cliJson(e: ShearsError, message: string): Record<string, unknown> {
+  const j = { ...e.toJSON(), message } as Record<string, unknown>;
+  if (j.option === 'inputShapes') j.option = 'input-shape';
+  return j;
 }
 
 /**
