@@ -1,7 +1,7 @@
 // Issue 15, "Train graphs as they were exported": one epoch of distillation
 // (batch 32, α 0.7, T 4, dense model as the teacher in onnxruntime) on
 // filter-pruned (target 50% MACs) models, by @shears/finetune and by a PyTorch
-// reference that trains the same graph (packages/finetune/scripts/torch-reference.py:
+// reference that trains the same graph (packages/finetune/tools/torch-reference.py:
 // the pruned ONNX run by a small interpreter, same samples in the same order),
 // for each optimizer setting and for both ways of taking the logits:
 //  - auto:   the input of a final Softmax (the fix; the same as output for a model without one);
@@ -10,7 +10,7 @@
 //  - demo: examples/demo/fmnist-cnn.onnx (inputs pixels/255, no final Softmax), its train.npz / val.npz;
 //  - keras: fixtures/keras-resnet8.onnx (Keras ResNet-8, tf2onnx layout, NHWC raw 0–255 inputs, Softmax),
 //          first 10k Fashion-MNIST training images / first 2k test images;
-//  - raw:  a PyTorch-made CNN (scripts/torch-reference.py make-model, cached: Conv-BN-ReLU ×3, GAP, Gemm, Softmax; raw 0–255 inputs),
+//  - raw:  a PyTorch-made CNN (tools/torch-reference.py make-model, cached: Conv-BN-ReLU ×3, GAP, Gemm, Softmax; raw 0–255 inputs),
 //          first 10k Fashion-MNIST training images / first 2k test images.
 // Also the dense model's accuracy (onnxruntime) on the same images. Prints accuracy on the held-out images, the first batch's KD term and its
 // gradient norm, the first BatchNorm's running mean (mean |·|) after the epoch, and the time.
@@ -33,7 +33,7 @@ const arg = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const PY = '/usr/bin/python3';
-const SCRIPT = join(root, 'packages', 'finetune', 'scripts', 'torch-reference.py');
+const SCRIPT = join(root, 'packages', 'finetune', 'tools', 'torch-reference.py');
 const FMNIST = '/usr/share/datasets/fashion-mnist';
 const CONFIGS = {
   sgd: { optimizer: 'sgd', lr: 0.01, momentum: 0.9, py: ['--optimizer', 'sgd', '--lr', '0.01', '--momentum', '0.9'] },

@@ -5,7 +5,7 @@
 // of distillation from the dense model at the runner's defaults (SGD 0.01,
 // momentum 0.9, batch 32, α 0.7, T 4). The runner trains on the Softmax's input
 // (real logits) and lands within one point of a PyTorch reference that trains
-// the same graph (scripts/torch-reference.py: same pruned weights, same samples
+// the same graph (tools/torch-reference.py: same pruned weights, same samples
 // in the same order, same optimizer, real logits). Training on the
 // probabilities (the old behaviour, `logits: 'output'`) makes the first batch's
 // distillation term and its gradient tiny. bench/finetune-softmax.bench.mjs
@@ -32,7 +32,7 @@ import { finetune } from './train.js';
 const run = promisify(execFile);
 const FMNIST = '/usr/share/datasets/fashion-mnist';
 const PY = '/usr/bin/python3';
-const SCRIPT = join(import.meta.dirname, '..', 'scripts', 'torch-reference.py');
+const SCRIPT = join(import.meta.dirname, '..', 'tools', 'torch-reference.py');
 const TRAIN = 10_000;
 const TEST = 2_000;
 const BATCH = 32; // the runner's default
