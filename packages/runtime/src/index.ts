@@ -4,3 +4,4 @@ export * from './bench.js';
 export * from './evaluate.js';
 export * from './compare.js';
 export * from './feeds.js';
+export * from './detect/index.js';
