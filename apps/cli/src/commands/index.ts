@@ -33,7 +33,7 @@ export const COMMAND_SUMMARIES: Readonly<Record<string, string>> = {
   inspect: 'Show a model: inputs, outputs, per-layer params, MACs and sparsity, totals',
   convert: 'Read and re-write an ONNX model losslessly (round trip through the Shears IR)',
   prune: 'Prune a model with a strategy plugin (built-in name, module path or package)',
-  eval: 'Top-1 and top-5 accuracy of a classifier on labelled data',
+  eval: 'Top-1 and top-5 accuracy of a classifier, or COCO mAP of a detector, on labelled data',
   bench: 'Measure inference latency (median and p90 over warm runs) in onnxruntime-node',
   compare: 'Run two models on the same inputs: max abs difference and cosine similarity of outputs',
   run: 'Run a pipeline recipe (YAML or JSON): import, prune, fine-tune, export, evaluate, report',

@@ -53,7 +53,7 @@ export async function evaluateDetection(model: Model, folder: string, opts: Dete
   const { height, width } = inputSize(model, name);
   const outName = model.graph.outputs[0]!.name;
   const staticShape = model.graph.outputs[0]!.shape;
-  let layout = staticShape && staticShape.every((d) => typeof d === 'number') ? detectorLayout(staticShape, `output ${outName}`) : null;
+  let layout = staticShape && staticShape.every((d) => typeof d === 'number') ? detectorLayout(staticShape, `model output '${outName}'`) : null;
   const entries = listYoloImages(folder).slice(0, opts.limit ?? Infinity);
   const session = await Session.create(model, opts);
   const dets: ImageDetections[] = [];
@@ -64,7 +64,7 @@ export async function evaluateDetection(model: Model, folder: string, opts: Dete
       const { sample, pixels } = readYoloSample(entry, folder);
       const lb = letterbox(pixels, height, width, input);
       const out = (await session.run({ [name]: { dims: [1, 3, height, width], data: lb.data } }, [outName]))[outName]!;
-      layout ??= detectorLayout(out.dims, `output ${outName}`);
+      layout ??= detectorLayout(out.dims, `model output '${outName}'`);
       checkClasses(sample, layout.numClasses);
       dets.push(decodeDetections(out.data as Float32Array, out.dims, lb.box, opts));
       gts.push(sample);
