@@ -63,40 +63,75 @@ function unletterbox(boxes: Float32Array, lb: Letterbox | undefined): void {
   }
 }
 
-/** Phase: anchors → candidates above `conf` (cx,cy,w,h → x1,y1,x2,y2). */
-function anchorCandidates(data: Float32Array, layout: DetectorLayout, A: number, conf: number, multiLabel: boolean): Candidates {
+/** Phase: anchors → candidates above `conf` (cx,cy,w,h → x1,y1,x2,y2), at most `max` of the best. */
+function anchorCandidates(data: Float32Array, layout: DetectorLayout, A: number, conf: number, multiLabel: boolean, max: number): Candidates {
   const nc = layout.numClasses!;
   const C = 4 + nc;
   const last = layout.format === 'anchors-last';
-  const at = (ch: number, a: number) => (last ? data[a * C + ch]! : data[ch * A + a]!);
-  const boxes: number[] = [];
-  const scores: number[] = [];
-  const classes: number[] = [];
+  const cs = last ? 1 : A; // channel stride
+  const as = last ? C : 1; // anchor stride
+  // pass 1: the scores that pass, to find the cut that keeps the best `max` (Ultralytics' max_nms)
+  let n = 0;
   for (let a = 0; a < A; a++) {
+    let best = -Infinity;
+    for (let c = 0; c < nc; c++) {
+      const s = data[a * as + (4 + c) * cs]!;
+      if (multiLabel && s > conf) n++;
+      if (s > best) best = s;
+    }
+    if (!multiLabel && best > conf) n++;
+  }
+  let cut = conf;
+  let atCut = Infinity; // how many scores equal to the cut may still pass
+  if (n > max) {
+    const all = new Float32Array(n);
+    let k = 0;
+    for (let a = 0; a < A; a++) {
+      let best = -Infinity;
+      for (let c = 0; c < nc; c++) {
+        const s = data[a * as + (4 + c) * cs]!;
+        if (multiLabel && s > conf) all[k++] = s;
+        if (s > best) best = s;
+      }
+      if (!multiLabel && best > conf) all[k++] = best;
+    }
+    all.sort(); // ascending, native
+    const kth = all[n - max]!;
+    let above = 0;
+    for (let i = n - max; i < n; i++) if (all[i]! > kth) above++;
+    cut = kth;
+    atCut = max - above;
+    n = max;
+  }
+  // pass 2: fill typed arrays (anchor order, so ties keep it)
+  const boxes = new Float32Array(n * 4);
+  const scores = new Float32Array(n);
+  const classes = new Int32Array(n);
+  let k = 0;
+  const passes = (s: number) => s > cut || (s === cut && cut > conf && atCut-- > 0);
+  const add = (a: number, s: number, c: number) => {
+    const cx = data[a * as]!;
+    const cy = data[a * as + cs]!;
+    const hw = data[a * as + 2 * cs]! / 2;
+    const hh = data[a * as + 3 * cs]! / 2;
+    boxes[k * 4] = cx - hw;
+    boxes[k * 4 + 1] = cy - hh;
+    boxes[k * 4 + 2] = cx + hw;
+    boxes[k * 4 + 3] = cy + hh;
+    scores[k] = s;
+    classes[k++] = c;
+  };
+  for (let a = 0; a < A && k < n; a++) {
     let best = -Infinity;
     let bestC = 0;
     for (let c = 0; c < nc; c++) {
-      const s = at(4 + c, a);
-      if (multiLabel && s > conf) {
-        scores.push(s);
-        classes.push(c);
-      }
+      const s = data[a * as + (4 + c) * cs]!;
+      if (multiLabel && passes(s) && k < n) add(a, s, c);
       if (s > best) ((best = s), (bestC = c));
     }
-    if (!multiLabel && best > conf) {
-      scores.push(best);
-      classes.push(bestC);
-    }
-    const added = scores.length - boxes.length / 4;
-    if (added > 0) {
-      const cx = at(0, a);
-      const cy = at(1, a);
-      const hw = at(2, a) / 2;
-      const hh = at(3, a) / 2;
-      for (let k = 0; k < added; k++) boxes.push(cx - hw, cy - hh, cx + hw, cy + hh);
-    }
+    if (!multiLabel && passes(best)) add(a, best, bestC);
   }
-  return { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), classes: Int32Array.from(classes) };
+  return { boxes: boxes.subarray(0, k * 4), scores: scores.subarray(0, k), classes: classes.subarray(0, k) };
 }
 
 /**
@@ -125,7 +160,7 @@ export function decodeDetections(data: Float32Array, dims: readonly number[], le
     return { boxes, scores, classes };
   }
   const A = layout.format === 'anchors' ? dims[2]! : dims[1]!;
-  const cand = anchorCandidates(data, layout, A, conf, opts.multiLabel ?? true);
+  const cand = anchorCandidates(data, layout, A, conf, opts.multiLabel ?? true, opts.maxCandidates ?? 30000);
   const keep = nms(cand, opts);
   const boxes = new Float32Array(keep.length * 4);
   const scores = new Float32Array(keep.length);

@@ -41,6 +41,21 @@ describe('decode and NMS', () => {
     expect(Array.from(a.classes)).toEqual([0, 1, 1]); // multi-label: anchor 0 gives classes 0 (0.9) and 1 (0.2), after anchor 1 (0.7)
     expect(Array.from(a.boxes.subarray(0, 4))).toEqual([30, 20, 50, 40]); // (15,18)-(25,28) in input px: x / 0.5, (y - 8) / 0.5
   });
+
+  it('keeps only the best maxCandidates before NMS (ties broken by anchor order)', () => {
+    const A = 8;
+    const C = 5; // nc 1, disjoint boxes
+    const cf = new Float32Array(C * A);
+    const sc = [0.3, 0.9, 0.5, 0.5, 0.1, 0.5, 0.0001, 0.2];
+    for (let a = 0; a < A; a++) {
+      for (let ch = 0; ch < 4; ch++) cf[ch * A + a] = [a * 20 + 5, 5, 10, 10][ch]!;
+      cf[4 * A + a] = sc[a]!;
+    }
+    const r = decodeDetections(cf, [1, C, A], undefined, { maxCandidates: 3 });
+    expect(Array.from(r.scores)).toEqual([expect.closeTo(0.9, 6), 0.5, 0.5]);
+    expect(Array.from(r.boxes.subarray(4, 8))).toEqual([40, 0, 50, 10]); // anchor 2 before anchors 3 and 5
+    expect(decodeDetections(cf, [1, C, A]).scores.length).toBe(7); // 0.0001 is under conf 0.001
+  });
 });
 
 describe('YOLO folders', () => {
