@@ -35,6 +35,24 @@ export interface RemoveChannelsReport {
 }
 
 /**
+ * Refuse a selection that names pinned channels (removeChannels and
+ * maskChannels alike: a masked twin built on a graph that pins what the plan
+ * removes, e.g. without the --input-shape the plan was made with, would
+ * silently zero nothing).
+ */
+export function refusePinned(graph: ChannelGraph, selection: ChannelSelection): void {
+  for (const [id, chans] of selection) {
+    const g = graph.group(id);
+    if (!g) throw new ShearsError('E_PLUGIN', `no channel group ${id} in this model (was the plan made for another model, or with other structure options?)`);
+    for (let k = 0; k < chans.length; k++) {
+      const c = chans[k]!;
+      const why = g.pinned[c];
+      if (why) throw new ShearsError('E_PLUGIN', `group ${id}: channel ${c} cannot be removed: ${why}`);
+    }
+  }
+}
+
+/**
  * Remove the selected channels from the model, in place. Refuses pinned
  * channels and selections that would empty a tensor. Re-runs shape
  * inference at the end, which also checks the result.
@@ -43,13 +61,10 @@ export function removeChannels(model: Model, selection: ChannelSelection, opts: 
   const graph = opts.graph ?? buildDependencyGraph(model, opts);
   const removed = graph.removedRoots(selection);
   const report: RemoveChannelsReport = { groups: 0, channels: 0, removed: [], deadNodes: 0 };
+  refusePinned(graph, selection);
   for (const [id, chans] of selection) {
     const g = graph.group(id)!;
     const set = new Set(Array.from(chans));
-    for (const c of set) {
-      const why = g.pinned[c];
-      if (why) throw new ShearsError('E_PLUGIN', `group ${id}: channel ${c} cannot be removed: ${why}`);
-    }
     if (set.size > 0) {
       report.groups++;
       report.channels += set.size;

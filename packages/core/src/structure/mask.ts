@@ -3,7 +3,7 @@
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
-import type { RemoveChannelsOptions } from './apply.js';
+import { refusePinned, type RemoveChannelsOptions } from './apply.js';
 import { buildDependencyGraph } from './graph.js';
 import { stridesOf } from './space.js';
 import type { ChannelSelection } from './types.js';
@@ -19,10 +19,13 @@ export interface MaskChannelsReport {
  * `Value.mask`. The model keeps its shapes and computes exactly what
  * `removeChannels` with the same selection computes: the equivalence that
  * the tests check, and the channel masks that compaction turns into speed.
+ * Refuses pinned channels as removeChannels does (pass the plan's
+ * `inputShapes` when it was made with sizes).
  */
 export function maskChannels(model: Model, selection: ChannelSelection, opts: RemoveChannelsOptions = {}): MaskChannelsReport {
   const graph = opts.graph ?? buildDependencyGraph(model, opts);
   const removed = graph.removedRoots(selection);
+  refusePinned(graph, selection);
   const root = graph.root;
   const uses = new Map<string, { node: Node; input: number; source: Value; direct: boolean; axis: number; zero: Set<number> }>();
   graph.build.members.forEach((m) => {
