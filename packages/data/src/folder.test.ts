@@ -118,6 +118,43 @@ describe('image folder', () => {
     expect((await collect(ds, 4))[0]!.y).toBeUndefined();
   });
 
+  test('a flat folder is letterboxed: centered, gray 114/255 pads, aspect kept', async () => {
+    const flat = join(tmp.dir, 'flat-lb');
+    mkdirSync(flat);
+    png(join(flat, 'wide.png'), 16, 8, solid(255, 0, 0)); // 2:1 into 8x8 -> 8x4 at rows 2..5
+    png(join(flat, 'tall.png'), 4, 8, solid(0, 0, 255)); // 1:2 into 8x8 -> 4x8 at columns 2..5
+    const ds = await openDataset(flat, { inputShape: [1, 3, 8, 8] });
+    const [b] = await collect(ds, 2);
+    const gray = 114 / 255;
+    const at = (k: number, c: number, y: number, x: number) => b!.x[k * 192 + c * 64 + y * 8 + x]!;
+    // files sorted: tall.png (k 0), wide.png (k 1)
+    for (let y = 0; y < 8; y++)
+      for (let x = 0; x < 8; x++) {
+        const inTall = x >= 2 && x < 6;
+        expect([at(0, 0, y, x), at(0, 2, y, x)]).toEqual(inTall ? [0, 1] : [gray, gray].map((v) => Math.fround(v)));
+        const inWide = y >= 2 && y < 6;
+        expect([at(1, 0, y, x), at(1, 1, y, x)]).toEqual(inWide ? [1, 0] : [gray, gray].map((v) => Math.fround(v)));
+      }
+    // class folders keep stretching by default; resize 'stretch' turns letterboxing off
+    const stretched = await collect(await openDataset(flat, { inputShape: [1, 3, 8, 8], resize: 'stretch' }), 2);
+    expect(stretched[0]!.x[0]).toBe(0);
+    expect(stretched[0]!.x[2 * 64]).toBe(1);
+  });
+
+  test('letterbox pads with the normalized gray (mean/std) in NHWC too; odd pads go right/bottom', () => {
+    const img = { width: 5, height: 2, data: new Uint8Array(5 * 2 * 4).fill(255) };
+    const out = new Float32Array(5 * 5 * 3);
+    writePixels(img, out, 0, { width: 5, height: 5, channels: 3, layout: 'nhwc', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 'letterbox', cropFraction: 1 });
+    const pad = Math.fround((114 / 255 - 0.5) / 0.5);
+    // 5x2 into 5x5: scale 1, 3 rows of padding: round(1.5 - 0.1) = 1 above, 2 below
+    const rowValue = (y: number) => out[(y * 5 + 2) * 3 + 1]!;
+    expect([0, 1, 2, 3, 4].map(rowValue)).toEqual([pad, 1, 1, pad, pad]);
+  });
+
+  test('resize must be stretch, crop or letterbox', async () => {
+    expect(() => openImageFolder(root, { resize: 'fit' as never })).toThrow(/resize: must be stretch, crop or letterbox/);
+  });
+
   test('checkLabels names the class folder', async () => {
     const ds = openImageFolder(root, { imageSize: 2 });
     await expectDataError(() => checkLabels(ds, 2), root, "label 2 (class 'dog') at sample 3 is outside the model's 2 classes");

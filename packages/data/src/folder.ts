@@ -1,7 +1,8 @@
 /**
  * Image folders: `root/<class>/**\/*.{png,jpg,jpeg}` (classes sorted by name
  * give the label indices, as torchvision's ImageFolder), or a flat folder of
- * images (no labels). Images are decoded one batch at a time.
+ * images (no labels). Images are decoded one batch at a time. Class folders
+ * are stretched to the size by default, flat folders letterboxed (`resize`).
  */
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -23,8 +24,14 @@ export interface ImageOptions {
   std?: number | readonly number[];
   /** Sample layout: 'nchw' (default, samples are [C, H, W]) or 'nhwc' ([H, W, C]). */
   layout?: 'nchw' | 'nhwc';
-  /** 'stretch' (default) resizes the whole image; 'crop' resizes a centered crop of the target aspect ratio. */
-  resize?: 'stretch' | 'crop';
+  /**
+   * 'stretch' resizes the whole image; 'crop' resizes a centered crop of the
+   * target aspect ratio; 'letterbox' keeps the aspect ratio and pads, centered,
+   * with gray 114/255 (Ultralytics' preprocessing). Default: 'stretch' for
+   * class folders (classifiers), 'letterbox' for flat folders (unlabeled images,
+   * the usual input of detectors and dense-prediction models).
+   */
+  resize?: 'stretch' | 'crop' | 'letterbox';
   /** With resize 'crop': fraction of the image kept (0.875 ≈ Resize(256) + CenterCrop(224)). Default 1. */
   cropFraction?: number;
 }
@@ -61,7 +68,7 @@ function perChannel(v: number | readonly number[] | undefined, channels: number,
 
 export interface ResolvedImageOptions extends PixelOptions {}
 
-export function resolveImageOptions(opts: ImageOptions, firstImage: () => { width: number; height: number }): ResolvedImageOptions {
+export function resolveImageOptions(opts: ImageOptions, firstImage: () => { width: number; height: number }, defaultResize: PixelOptions['resize'] = 'stretch'): ResolvedImageOptions {
   const channels = opts.channels ?? 3;
   if (channels !== 1 && channels !== 3) throw errors.option('channels', `must be 1 or 3, got ${channels}`);
   let height: number;
@@ -79,9 +86,11 @@ export function resolveImageOptions(opts: ImageOptions, firstImage: () => { widt
   const mean = perChannel(opts.mean, channels, 0, 'mean');
   const std = perChannel(opts.std, channels, 1, 'std');
   if (std.some((s) => !(s > 0) && !(s < 0))) throw errors.option('std', 'must be non-zero');
+  const resize = opts.resize ?? defaultResize;
+  if (resize !== 'stretch' && resize !== 'crop' && resize !== 'letterbox') throw errors.option('resize', `must be stretch, crop or letterbox, got ${resize}`);
   const cropFraction = opts.cropFraction ?? 1;
   if (!(cropFraction > 0 && cropFraction <= 1)) throw errors.option('cropFraction', `must be in (0, 1], got ${cropFraction}`);
-  return { height, width, channels, layout: opts.layout ?? 'nchw', mean, std, resize: opts.resize ?? 'stretch', cropFraction };
+  return { height, width, channels, layout: opts.layout ?? 'nchw', mean, std, resize, cropFraction };
 }
 
 /** Open an image folder; see the module comment for the layout. */
@@ -118,7 +127,7 @@ export function openImageFolder(root: string, opts: ImageOptions = {}): Dataset 
   }
   if (files.length === 0) throw dataError(root, 'empty image folder: no .png/.jpg/.jpeg files in <folder>/<class>/ or <folder>/');
 
-  const px = resolveImageOptions(opts, () => decodeImage(readFileOrThrow(files[0]!), files[0]!));
+  const px = resolveImageOptions(opts, () => decodeImage(readFileOrThrow(files[0]!), files[0]!), labels ? 'stretch' : 'letterbox');
   const sampleShape = px.layout === 'nchw' ? [px.channels, px.height, px.width] : [px.height, px.width, px.channels];
   const per = px.channels * px.height * px.width;
   const size = files.length;

@@ -99,16 +99,65 @@ export interface PixelOptions {
   /** Per output channel, applied to values in [0, 1]: (v - mean) / std. */
   mean: readonly number[];
   std: readonly number[];
-  /** 'stretch' resizes the whole image; 'crop' takes a centered window of the target aspect ratio. */
-  resize: 'stretch' | 'crop';
+  /**
+   * 'stretch' resizes the whole image; 'crop' takes a centered window of the
+   * target aspect ratio; 'letterbox' keeps the aspect ratio and pads (centered)
+   * with gray 114/255, as Ultralytics does (see `letterboxGeometry`).
+   */
+  resize: 'stretch' | 'crop' | 'letterbox';
   /** With 'crop': the fraction of the shorter matching side kept (0.875 = resize 256 + center crop 224). */
   cropFraction: number;
 }
 
+/** The gray that letterboxing pads with (Ultralytics' 114 of 255). */
+export const LETTERBOX_GRAY = 114;
+
+/** Where a `width`×`height` image goes in a `dstWidth`×`dstHeight` letterbox: scaled by `scale` to `inner` size, placed at (padX, padY). */
+export interface LetterboxGeometry {
+  scale: number;
+  innerWidth: number;
+  innerHeight: number;
+  padX: number;
+  padY: number;
+}
+
+/**
+ * Ultralytics' letterbox geometry: scale = min(dstH/h, dstW/w), the scaled
+ * size rounded, and the padding split around it (left/top = round(pad/2 - 0.1)).
+ */
+export function letterboxGeometry(width: number, height: number, dstWidth: number, dstHeight: number): LetterboxGeometry {
+  const scale = Math.min(dstHeight / height, dstWidth / width);
+  const innerWidth = Math.min(dstWidth, Math.max(1, Math.round(width * scale)));
+  const innerHeight = Math.min(dstHeight, Math.max(1, Math.round(height * scale)));
+  const padX = Math.round((dstWidth - innerWidth) / 2 - 0.1) || 0; // no -0
+  const padY = Math.round((dstHeight - innerHeight) / 2 - 0.1) || 0;
+  return { scale, innerWidth, innerHeight, padX, padY };
+}
+
 /** Resample `img` into `out` (one sample starting at `offset`) as normalized floats. */
 export function writePixels(img: RgbaImage, out: Float32Array, offset: number, o: PixelOptions): void {
+  if (o.resize === 'letterbox') return writeLetterbox(img, out, offset, o);
+  resample(img, out, offset, o, { x: 0, y: 0, width: o.width, height: o.height });
+}
+
+/** Letterbox: fill the sample with the normalized gray, then resample the image into its centered rectangle. */
+function writeLetterbox(img: RgbaImage, out: Float32Array, offset: number, o: PixelOptions): void {
+  const g = letterboxGeometry(img.width, img.height, o.width, o.height);
+  const C = o.channels;
+  const plane = o.width * o.height;
+  for (let c = 0; c < C; c++) {
+    const v = (LETTERBOX_GRAY / 255 - o.mean[c]!) / o.std[c]!;
+    if (o.layout === 'nchw' || C === 1) out.fill(v, offset + c * plane, offset + (c + 1) * plane);
+    else for (let p = 0; p < plane; p++) out[offset + p * C + c] = v;
+  }
+  resample(img, out, offset, { ...o, resize: 'stretch' }, { x: g.padX, y: g.padY, width: g.innerWidth, height: g.innerHeight });
+}
+
+/** Bilinear resample of `img` (or its crop window) into the rectangle `to` of the `o.width`×`o.height` sample. */
+function resample(img: RgbaImage, out: Float32Array, offset: number, o: PixelOptions, to: { x: number; y: number; width: number; height: number }): void {
   const { width: sw, height: sh, data } = img;
-  const { width: dw, height: dh } = o;
+  const { width: dw, height: dh } = to;
+  const fw = o.width;
   // source window
   let x0 = 0;
   let x1 = sw;
@@ -161,7 +210,7 @@ export function writePixels(img: RgbaImage, out: Float32Array, offset: number, o
   }
   // vertical pass, channel conversion and normalization
   const C = o.channels;
-  const plane = dh * dw;
+  const plane = o.height * fw;
   const scale = new Float64Array(C);
   const bias = new Float64Array(C);
   for (let c = 0; c < C; c++) {
@@ -184,7 +233,7 @@ export function writePixels(img: RgbaImage, out: Float32Array, offset: number, o
         g += w * tmp[t + 1]!;
         b += w * tmp[t + 2]!;
       }
-      const pix = oy * dw + ox;
+      const pix = (oy + to.y) * fw + ox + to.x;
       if (C === 1) {
         const l = 0.299 * r + 0.587 * g + 0.114 * b;
         out[offset + pix] = l * scale[0]! + bias[0]!;

@@ -5,7 +5,7 @@ export { randomDataset } from './random.js';
 export { arrayDataset } from './array.js';
 export { openIdx, readIdxInfo, findIdxSplit, type IdxInfo, type IdxSplit } from './idx.js';
 export { openImageFolder, IMAGENET_MEAN, IMAGENET_STD, type ImageOptions } from './folder.js';
-export { decodeImage, writePixels, bilinearTaps, type RgbaImage, type PixelOptions } from './image.js';
+export { decodeImage, writePixels, bilinearTaps, letterboxGeometry, LETTERBOX_GRAY, type RgbaImage, type PixelOptions, type LetterboxGeometry } from './image.js';
 export { parseNpy, readNpy, writeNpy, encodeNpy, type NpyArray, type NpyData, type NpyDType, type NpyInput } from './npy.js';
 export { parseNpzArchive, openNpz, readNpz, toNpz, writeNpz, type NpzArchive, type NpzWriteOptions } from './npz.js';
 export { readZipDirectory, zipEntryData, crc32, type ZipEntry } from './zip.js';

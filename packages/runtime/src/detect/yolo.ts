@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { ShearsError } from '@shears/core';
-import { decodeImage, writePixels, type RgbaImage } from '@shears/data';
+import { decodeImage, letterboxGeometry, writePixels, type RgbaImage } from '@shears/data';
 import type { Letterbox } from './decode.js';
 import type { ImageGroundTruth } from './map.js';
 
@@ -68,18 +68,11 @@ export function readYoloSample(entry: { image: string; label: string }, root = '
 /**
  * Letterbox `img` into a `height`×`width` RGB NCHW float input in [0, 1]:
  * aspect-preserving bilinear resize, centered, gray (114) padding — as
- * Ultralytics' validation preprocessing does. Returns where the image went.
+ * Ultralytics' validation preprocessing does. The pixels are @shears/data's
+ * `resize: 'letterbox'` (the same as a letterboxed flat image folder). Returns where the image went.
  */
 export function letterbox(img: RgbaImage, height: number, width: number, out = new Float32Array(3 * height * width)): { data: Float32Array; box: Letterbox } {
-  const scale = Math.min(height / img.height, width / img.width);
-  const nw = Math.max(1, Math.round(img.width * scale));
-  const nh = Math.max(1, Math.round(img.height * scale));
-  const padX = Math.round((width - nw) / 2 - 0.1) || 0; // no -0
-  const padY = Math.round((height - nh) / 2 - 0.1) || 0;
-  out.fill(114 / 255);
-  const tmp = new Float32Array(3 * nh * nw);
-  writePixels(img, tmp, 0, { height: nh, width: nw, channels: 3, layout: 'nchw', mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch', cropFraction: 1 });
-  const plane = height * width;
-  for (let c = 0; c < 3; c++) for (let y = 0; y < nh; y++) out.set(tmp.subarray(c * nh * nw + y * nw, c * nh * nw + (y + 1) * nw), c * plane + (y + padY) * width + padX);
-  return { data: out, box: { scale, padX, padY, width: img.width, height: img.height } };
+  writePixels(img, out, 0, { height, width, channels: 3, layout: 'nchw', mean: [0, 0, 0], std: [1, 1, 1], resize: 'letterbox', cropFraction: 1 });
+  const g = letterboxGeometry(img.width, img.height, width, height);
+  return { data: out, box: { scale: g.scale, padX: g.padX, padY: g.padY, width: img.width, height: img.height } };
 }
