@@ -24,6 +24,7 @@ const pruneFilter = () => import('@shears/prune-filter') as Promise<Module>;
 const pruneUnstructured = () => import('@shears/prune-unstructured') as Promise<Module>;
 const sensitivity = () => import('@shears/sensitivity') as Promise<Module>;
 const finetune = () => import('@shears/finetune') as Promise<Module>;
+const snapshot = () => import('./snapshot.js') as Promise<Module>;
 
 interface Entry {
   load: () => Promise<Module>;
@@ -65,6 +66,8 @@ export const BUILTIN_INDEX: Readonly<Record<string, Entry>> = {
   // Fine-tuning (tfjs loads only when a finetune step runs): teacher-snapshot → strategy → finetune.
   finetune: { load: finetune, from: 'finetunePlugin', kind: 'finetuner', description: 'fine-tune in tfjs (masks kept at zero, optional distillation from the dense model)' },
   'teacher-snapshot': { load: finetune, from: 'teacherSnapshot', kind: 'pass', description: 'keep a copy of the current (dense) model as the teacher for a later finetune step' },
+  // A row of the run's report mid-pipeline (e.g. pruned, before fine-tuning), measured with the recipe's evaluate:.
+  snapshot: { load: snapshot, from: 'snapshot', kind: 'pass', description: "keep a copy of the current model, measured with the run's evaluate: and shown as a row of the report (e.g. pruned, before fine-tuning)" },
   // Criteria from @shears/criteria score single weights (element or
   // channel, for unstructured) and groups of coupled channels (filter).
   l1: { load: criteria, from: 'l1', kind: 'criterion', description: 'L1 magnitude: |w|; channels and groups by the sum of |w| (mean or sum over the group, normalized per group)' },

@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import {
   CALIBRATION,
+  isShearsError,
   loadRecipe,
   Pipeline,
   pipelineFromRecipe,
@@ -24,7 +25,7 @@ import { onnxImport, readModel } from '@shears/onnx';
 import { loadBuiltins } from './builtins.js';
 import { pluginExists, unknownPlugin } from './plugin-name.js';
 import { datasetFor } from './commands/shared.js';
-import type { Variant } from './variants.js';
+import type { EvalSource, Variant, VariantItem } from './variants.js';
 
 export interface RunRecipeOptions {
   /** Plan every strategy step but apply and write nothing (no evaluation, no report). */
@@ -48,7 +49,7 @@ export interface RecipeRun {
   input: string;
   seconds: number;
   result: PipelineResult;
-  /** The input and every .onnx/.tflite output measured alike (with `evaluate:`). */
+  /** The input, every `snapshot` step and every .onnx/.tflite output, measured alike (with `evaluate:`). */
   variants: Variant[];
   report?: { path: string; bytes: number };
 }
@@ -72,8 +73,9 @@ export async function runRecipe(file: string, opts: RunRecipeOptions = {}): Prom
   process.chdir(recipe.baseDir);
   try {
     const steps = await recipeSteps(opts.normalize === undefined ? recipe : { ...recipe, normalize: opts.normalize }, file);
+    checkEvaluate(recipe, file, opts.logger);
     const t0 = performance.now();
-    const data = await openRecipeData(recipe, input, { dryRun, needDense: !!reportPath });
+    const data = await openRecipeData(recipe, input, file, { dryRun, needDense: !!reportPath });
     const runtime = opts.runtime ?? (await import('@shears/runtime')).createRuntime();
     const state = new StateBag();
     if (data.calibration) state.set(CALIBRATION, data.calibration);
@@ -102,24 +104,52 @@ async function recipeSteps(recipe: Recipe & { baseDir: string }, file: string): 
   return p.plugins[0]?.kind === 'importer' ? p : new Pipeline().use(onnxImport({ inputShape: recipe.inputShape }), ...p.plugins);
 }
 
+/** Phase: options of `evaluate:` that do not fit its task, and `snapshot` steps that nothing would measure. */
+function checkEvaluate(recipe: Recipe, file: string, logger: Logger | undefined): void {
+  const ev = recipe.evaluate;
+  const bad = (option: string, msg: string) => new ShearsError('E_RECIPE', `${file}: evaluate.${option}: ${msg}`, { file, option: `evaluate.${option}` });
+  if (ev && (ev.task ?? 'classify') === 'classify') for (const k of ['conf', 'iou'] as const) if (ev[k] !== undefined) throw bad(k, 'applies to task: detect only');
+  if (ev?.task === 'detect' && (ev.bench?.batch ?? 1) !== 1) throw bad('bench.batch', 'detection latency is measured on one letterboxed image (batch 1); remove it or set 1');
+  if (!ev && recipe.steps.some((st) => st.use === 'snapshot')) logger?.warn(`${file}: snapshot steps are measured only with evaluate: (none given)`);
+}
+
 /**
  * The dense model and the datasets the recipe names, opened before any work
  * so that a bad path fails first. Calibration data is opened on dry runs too
  * (planning needs it); evaluation data and the dense model only when used.
  */
-async function openRecipeData(recipe: Recipe, input: string, how: { dryRun: boolean; needDense: boolean }) {
+async function openRecipeData(recipe: Recipe, input: string, file: string, how: { dryRun: boolean; needDense: boolean }) {
   let dense: Model | undefined;
   const model = async () => (dense ??= await readModel(input));
-  const evaluation = recipe.evaluate && !how.dryRun ? await datasetFor(await model(), resolve(recipe.evaluate.data)) : undefined;
+  const evaluation = recipe.evaluate && !how.dryRun ? await evalSource(recipe, file, model) : undefined;
   const calibration = recipe.calibration ? await datasetFor(await model(), recipe.calibration.data) : undefined;
   if (how.needDense && !how.dryRun) await model();
   return { dense, evaluation, calibration };
 }
 
-/** Measure the input and every model output alike. */
-async function measureOutputs(recipe: Recipe, input: string, r: PipelineResult, data: Awaited<ReturnType<typeof datasetFor>>, opts: RunRecipeOptions): Promise<Variant[]> {
-  const { measurableFiles, measureVariants, variantName } = await import('./variants.js');
-  const items = [{ name: 'input (dense)', file: input }];
-  for (const s of r.steps) for (const f of measurableFiles((s.files ?? []).map((x) => resolve(x)))) items.push({ name: variantName(s.plugin, f), file: f });
-  return measureVariants(items, data, recipe.evaluate!, { progress: opts.progress ?? silentProgress, signal: opts.signal, tfliteSource: r.model });
+/** Phase: what `evaluate:` measures on; a YOLO folder is listed now, its errors naming the recipe and option. */
+async function evalSource(recipe: Recipe, file: string, model: () => Promise<Model>): Promise<EvalSource> {
+  const ev = recipe.evaluate!;
+  if (ev.task !== 'detect') return { task: 'classify', data: await datasetFor(await model(), resolve(ev.data)) };
+  const folder = resolve(ev.data);
+  try {
+    const { listYoloImages } = await import('@shears/runtime');
+    listYoloImages(folder);
+  } catch (e) {
+    if (isShearsError(e)) throw new ShearsError(e.code, `${file}: evaluate.data: ${e.message}`, { ...e.context(), file, option: 'evaluate.data' });
+    throw e;
+  }
+  return { task: 'detect', folder, inputShape: recipe.inputShape };
+}
+
+/** Measure the input, each `snapshot` and every model output alike, in step order. */
+async function measureOutputs(recipe: Recipe, input: string, r: PipelineResult, src: EvalSource, opts: RunRecipeOptions): Promise<Variant[]> {
+  const [{ measurableFiles, measureVariants, variantName }, { SNAPSHOTS }] = await Promise.all([import('./variants.js'), import('./snapshot.js')]);
+  const snapshots = [...(r.state.get(SNAPSHOTS) ?? [])];
+  const items: VariantItem[] = [{ name: 'input (dense)', file: input }];
+  for (const s of r.steps) {
+    if (s.plugin === 'snapshot' && snapshots.length) items.push(snapshots.shift()!);
+    for (const f of measurableFiles((s.files ?? []).map((x) => resolve(x)))) items.push({ name: variantName(s.plugin, f), file: f });
+  }
+  return measureVariants(items, src, recipe.evaluate!, { progress: opts.progress ?? silentProgress, signal: opts.signal, tfliteSource: r.model });
 }

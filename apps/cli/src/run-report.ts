@@ -18,13 +18,23 @@ export function runReportData(
 ): ReportData {
   const data = buildReportData(r.model, { before: opts.dense, plans: r.state.get(PLANS), title: opts.title, model: opts.input ? basename(opts.input) : undefined });
   const [dense, ...outputs] = opts.variants;
-  const after = outputs.find((v) => v.format === 'onnx');
-  if (data.summary?.before && dense) Object.assign(data.summary.before, { accuracy: dense.accuracy, latencyMs: dense.latencyMs });
-  if (data.summary?.after && after) Object.assign(data.summary.after, { accuracy: after.accuracy, latencyMs: after.latencyMs });
+  // "After" is the first ONNX file written (snapshots are mid-pipeline rows).
+  const after = outputs.find((v) => v.format === 'onnx' && v.file !== undefined);
+  const measured = (v: Variant) => ({ accuracy: v.accuracy, map: v.map, map50: v.map50, latencyMs: v.latencyMs });
+  if (data.summary?.before && dense) Object.assign(data.summary.before, measured(dense));
+  if (data.summary?.after && after) Object.assign(data.summary.after, measured(after));
   // Latencies from another runtime or batch are not comparable: the name says which.
   const same = (v: Variant) => v.runtime === dense?.runtime && v.batch === dense?.batch;
   if (opts.variants.length)
-    data.runs = opts.variants.map((v) => ({ name: same(v) ? v.name : `${v.name} (${v.runtime}, batch ${v.batch ?? 1})`, accuracy: v.accuracy, params: v.params, nonzeroParams: v.nonzeroParams, macs: v.macs, latencyMs: v.latencyMs, bytes: v.bytes }));
+    data.runs = opts.variants.map((v) => ({
+      name: same(v) ? v.name : `${v.name} (${v.runtime}, batch ${v.batch ?? 1})`,
+      ...measured(v),
+      ...(v.perClass ? { perClass: v.perClass } : {}),
+      params: v.params,
+      nonzeroParams: v.nonzeroParams,
+      macs: v.macs,
+      bytes: v.bytes,
+    }));
   const sens = r.state.get(SENSITIVITY);
   // Each curve starts from the unpruned baseline at amount 0.
   if (sens) data.sensitivity = sens.curves.map((c) => ({ layer: c.layer, points: c.points.some((p) => p.amount === 0) ? c.points : [{ amount: 0, accuracy: sens.baseline }, ...c.points] }));
@@ -42,10 +52,19 @@ export function runReportData(
   const notes: string[] = [];
   const b = opts.evaluate?.bench;
   if (opts.variants.length && opts.evaluate) {
-    const n = opts.variants[0]?.samples;
-    notes.push(`Accuracy: top-1 on ${opts.evaluate.data}${n ? ` (${n} samples)` : ''}.`);
+    const ev = opts.evaluate;
+    if (ev.task === 'detect') {
+      const n = opts.variants[0]?.images;
+      notes.push(
+        `mAP: COCO mAP@0.5 and mAP@0.5:0.95 (101-point interpolation, as pycocotools) on the YOLO folder ${ev.data}${n ? ` (${n} images)` : ''}; images letterboxed to the model input, boxes scoring above ${ev.conf ?? 0.001}, class-aware NMS at IoU ${ev.iou ?? 0.7}.`,
+      );
+    } else {
+      const n = opts.variants[0]?.samples;
+      notes.push(`Accuracy: top-1 on ${ev.data}${n ? ` (${n} samples)` : ''}.`);
+    }
+    const what = ev.task === 'detect' ? 'one real letterboxed image (batch 1)' : `one batch of ${b?.batch ?? 1} real samples`;
     notes.push(
-      `Latency of one batch of ${b?.batch ?? 1} real samples: ONNX in onnxruntime-node (${b?.threads ? `${b.threads} thread${b.threads > 1 ? 's' : ''}` : 'all cores'}), the median of 5 interleaved rounds over the models, ${b?.runs ?? 30} runs in all; .tflite in LiteRT.js (XNNPACK, one thread, its static batch), the median of ${b?.runs ?? 30} runs.`,
+      `Latency of ${what}: ONNX in onnxruntime-node (${b?.threads ? `${b.threads} thread${b.threads > 1 ? 's' : ''}` : 'all cores'}), the median of 5 interleaved rounds over the models, ${b?.runs ?? 30} runs in all; .tflite in LiteRT.js (XNNPACK, one thread, its static batch), the median of ${b?.runs ?? 30} runs.`,
     );
   }
   if (sens) notes.push(`Sensitivity: each ${sens.strategy === 'filter' ? 'channel group' : 'layer'} pruned alone; baseline ${(100 * sens.baseline).toFixed(2)}% on ${sens.samples} samples, tolerance ${(100 * sens.tolerance).toFixed(1)} points.`);

@@ -7,3 +7,4 @@ export { TFLITE_OPS, type TfliteOpMapping } from './ops.js';
 export { BuiltinOperator, type OpName } from './schema.js';
 export { toHalf, fromHalf, encodeSparse } from './encode.js';
 export { evaluateTflite, type TfliteEvalOptions, type TfliteEvalResult } from './evaluate.js';
+export { evaluateTfliteDetection, type TfliteDetectEvalOptions, type TfliteDetectEvalResult } from './evaluate-detect.js';

@@ -112,23 +112,27 @@ export const CLIENT_SCRIPT = `
   }
 
   var runs = data.runs || [];
+  // Detectors: mAP@0.5:0.95 (when no run has an accuracy), as the runs table does.
+  var detect = runs.some(function (r) { return typeof r.map === 'number'; }) && !runs.some(function (r) { return typeof r.accuracy === 'number'; });
+  var metric = detect ? 'map' : 'accuracy';
+  var metricLabel = detect ? 'mAP@0.5:0.95' : 'accuracy';
   function scatter(id, xKey, xTitle, xFmt) {
-    var pts = runs.filter(function (r) { return typeof r[xKey] === 'number' && typeof r.accuracy === 'number'; });
+    var pts = runs.filter(function (r) { return typeof r[xKey] === 'number' && typeof r[metric] === 'number'; });
     if (!pts.length) return;
     var maxBytes = Math.max.apply(null, pts.map(function (r) { return r.bytes || 1; }));
     draw(id, {
       type: 'bubble',
       data: {
         datasets: pts.map(function (r, i) {
-          return { label: r.name, data: [{ x: r[xKey], y: r.accuracy, r: 5 + 13 * Math.sqrt((r.bytes || 0) / maxBytes) }], backgroundColor: color(i, 0.55), borderColor: color(i), borderWidth: 1.5 };
+          return { label: r.name, data: [{ x: r[xKey], y: r[metric], r: 5 + 13 * Math.sqrt((r.bytes || 0) / maxBytes) }], backgroundColor: color(i, 0.55), borderColor: color(i), borderWidth: 1.5 };
         }),
       },
       options: {
         layout: { padding: 8 },
-        scales: { x: { beginAtZero: true, grace: '8%', ticks: { callback: xFmt }, title: axisTitle(xTitle) }, y: { grace: '12%', ticks: { callback: pctAxis }, title: axisTitle('accuracy') } },
+        scales: { x: { beginAtZero: true, grace: '8%', ticks: { callback: xFmt }, title: axisTitle(xTitle) }, y: { grace: '12%', ticks: { callback: pctAxis }, title: axisTitle(metricLabel) } },
         plugins: {
           legend: { position: 'bottom' },
-          tooltip: { callbacks: { label: function (c) { var r = pts[c.datasetIndex]; return r.name + ': ' + pct(r.accuracy) + ', ' + si(r.macs) + ' MACs, ' + (r.latencyMs === undefined ? '' : r.latencyMs.toFixed(2) + ' ms, ') + bytes(r.bytes); } } },
+          tooltip: { callbacks: { label: function (c) { var r = pts[c.datasetIndex]; return r.name + ': ' + (detect ? 'mAP@0.5:0.95 ' : '') + pct(r[metric]) + ', ' + si(r.macs) + ' MACs, ' + (r.latencyMs === undefined ? '' : r.latencyMs.toFixed(2) + ' ms, ') + bytes(r.bytes); } } },
         },
       },
     });

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { CLIENT_SCRIPT } from './client.js';
 import { STYLE } from './style.js';
-import type { ModelSummary, ReportData } from './types.js';
+import type { ModelSummary, ReportData, RunRow } from './types.js';
 
 /** Escape text for HTML element content and quoted attribute values. */
 export function escapeHtml(s: unknown): string {
@@ -102,6 +102,8 @@ function summarySection(before: ModelSummary | undefined, after: ModelSummary | 
   row('Weights size', fmtBytes(before?.bytes), fmtBytes(after?.bytes), ratioCell(before?.bytes, after?.bytes));
   if (before?.latencyMs !== undefined || after?.latencyMs !== undefined) row('Latency', ms(before?.latencyMs), ms(after?.latencyMs), speedup(before?.latencyMs, after?.latencyMs));
   if (before?.accuracy !== undefined || after?.accuracy !== undefined) row('Accuracy', pct(before?.accuracy, 2), pct(after?.accuracy, 2), accuracyDelta(before?.accuracy, after?.accuracy));
+  if (before?.map50 !== undefined || after?.map50 !== undefined) row('mAP@0.5', pct(before?.map50, 2), pct(after?.map50, 2), accuracyDelta(before?.map50, after?.map50));
+  if (before?.map !== undefined || after?.map !== undefined) row('mAP@0.5:0.95', pct(before?.map, 2), pct(after?.map, 2), accuracyDelta(before?.map, after?.map));
 
   const tiles: string[] = [];
   const tile = (label: string, value: string, sub: string) => tiles.push(`<div class="tile"><div class="tile-label">${label}</div><div class="tile-value">${value}</div><div class="tile-sub">${sub}</div></div>`);
@@ -111,6 +113,8 @@ function summarySection(before: ModelSummary | undefined, after: ModelSummary | 
     if (before.latencyMs !== undefined && after.latencyMs) tile('Latency', `${(before.latencyMs / after.latencyMs).toFixed(2)}×`, `${ms(before.latencyMs)} → ${ms(after.latencyMs)}`);
     if (before.accuracy !== undefined && after.accuracy !== undefined)
       tile('Accuracy', pct(after.accuracy, 2), `${after.accuracy >= before.accuracy ? '+' : '−'}${Math.abs((after.accuracy - before.accuracy) * 100).toFixed(2)} pt vs ${pct(before.accuracy, 2)}`);
+    if (before.map !== undefined && after.map !== undefined)
+      tile('mAP@0.5:0.95', pct(after.map, 2), `${after.map >= before.map ? '+' : '−'}${Math.abs((after.map - before.map) * 100).toFixed(2)} pt vs ${pct(before.map, 2)}`);
   }
   return `<section id="summary" class="card">
   <h2>Model summary</h2>
@@ -156,29 +160,59 @@ function sensitivitySection(): string {
 </section>`;
 }
 
+/** The quality metric of the runs: mAP@0.5:0.95 for detectors (when no run has an accuracy), else top-1 accuracy. */
+export function runsMetric(runs: RunRow[]): { key: 'accuracy' | 'map'; label: string } {
+  return runs.some((r) => r.map !== undefined) && !runs.some((r) => r.accuracy !== undefined) ? { key: 'map', label: 'mAP@0.5:0.95' } : { key: 'accuracy', label: 'Accuracy' };
+}
+
+/** Phase: AP per class and run (detection), collapsed. */
+function perClassTable(runs: RunRow[]): string {
+  const withAp = runs.filter((r) => has(r.perClass));
+  if (!withAp.length) return '';
+  const classes = [...new Set(withAp.flatMap((r) => r.perClass!.map((c) => c.class)))].sort((a, b) => a - b);
+  const gt = new Map(withAp[0]!.perClass!.map((c) => [c.class, c.gt]));
+  const cell = (r: RunRow, k: number) => {
+    const c = r.perClass!.find((x) => x.class === k);
+    return c?.ap == null ? '<td class="num muted">–</td>' : `<td class="num">${pct(c.ap, 1)} <span class="delta">(${pct(c.ap50 ?? undefined, 1)})</span></td>`;
+  };
+  const rows = classes.map((k) => `<tr><td class="name">${k}</td><td class="num">${gt.get(k) ?? '–'}</td>${withAp.map((r) => cell(r, k)).join('')}</tr>`).join('\n');
+  return `<details id="per-class-ap"><summary>AP per class (${classes.length})</summary>
+  <p class="hint">AP@0.5:0.95 (AP@0.5) of each class; – for a class without ground truth.</p>
+  <div class="scroll"><table><thead><tr><th>Class</th><th class="num">Boxes</th>${withAp.map((r) => `<th class="num">${escapeHtml(r.name)}</th>`).join('')}</tr></thead>
+  <tbody>${rows}</tbody></table></div></details>`;
+}
+
 function runsSection(data: ReportData): string {
   const runs = data.runs!;
-  const withAcc = runs.filter((r) => r.accuracy !== undefined);
+  const metric = runsMetric(runs);
+  const detect = metric.key === 'map';
+  const withAcc = runs.filter((r) => r[metric.key] !== undefined);
   const withLat = withAcc.filter((r) => r.latencyMs !== undefined);
-  const best = Math.max(...withAcc.map((r) => r.accuracy!));
+  const best = Math.max(...withAcc.map((r) => r[metric.key]!));
+  const base = runs[0]!;
   // Params and non-zero params, both, when the data has them (a pruned model keeps its zeros as params).
   const withParams = runs.some((r) => r.params !== undefined || r.nonzeroParams !== undefined);
   const paramCells = (r: (typeof runs)[number]) => (withParams ? `<td class="num">${si(r.params)}</td><td class="num">${si(r.nonzeroParams)}</td>` : '');
+  // Detection: mAP@0.5 and mAP@0.5:0.95, each with its change against the first run (the dense model).
+  const delta = (r: RunRow, k: 'map' | 'map50') => (r === base ? '<td class="num muted">–</td>' : accuracyDelta(base[k], r[k]));
+  const metricCells = (r: RunRow) =>
+    detect
+      ? `<td class="num">${pct(r.map50, 2)}</td>${delta(r, 'map50')}<td class="num${r.map === best ? ' strong' : ''}">${pct(r.map, 2)}</td>${delta(r, 'map')}`
+      : `<td class="num${r.accuracy === best ? ' strong' : ''}">${pct(r.accuracy, 2)}</td>`;
+  const metricHeads = detect ? '<th class="num">mAP@0.5</th><th class="num">Δ</th><th class="num">mAP@0.5:0.95</th><th class="num">Δ</th>' : '<th class="num">Accuracy</th>';
   const rows = runs
-    .map(
-      (r) =>
-        `<tr><td class="name">${escapeHtml(r.name)}</td><td class="num${r.accuracy === best ? ' strong' : ''}">${pct(r.accuracy, 2)}</td>${paramCells(r)}<td class="num">${si(r.macs)}</td><td class="num">${ms(r.latencyMs)}</td><td class="num">${fmtBytes(r.bytes)}</td></tr>`,
-    )
+    .map((r) => `<tr><td class="name">${escapeHtml(r.name)}</td>${metricCells(r)}${paramCells(r)}<td class="num">${si(r.macs)}</td><td class="num">${ms(r.latencyMs)}</td><td class="num">${fmtBytes(r.bytes)}</td></tr>`)
     .join('\n');
   const charts = [
-    withAcc.length ? `<figure><figcaption>Accuracy vs MACs</figcaption>${chartBox('chart-runs-macs', 300, 'Accuracy versus MACs per run')}</figure>` : '',
-    withLat.length ? `<figure><figcaption>Accuracy vs latency</figcaption>${chartBox('chart-runs-latency', 300, 'Accuracy versus latency per run')}</figure>` : '',
+    withAcc.length ? `<figure><figcaption>${metric.label} vs MACs</figcaption>${chartBox('chart-runs-macs', 300, `${metric.label} versus MACs per run`)}</figure>` : '',
+    withLat.length ? `<figure><figcaption>${metric.label} vs latency</figcaption>${chartBox('chart-runs-latency', 300, `${metric.label} versus latency per run`)}</figure>` : '',
   ].filter(Boolean);
   return `<section id="runs" class="card">
   <h2>Runs and trade-offs</h2>
   ${charts.length ? `<div class="grid${charts.length > 1 ? ' two' : ''}">${charts.join('')}</div>` : ''}
-  <table><thead><tr><th>Run</th><th class="num">Accuracy</th>${withParams ? '<th class="num">Params</th><th class="num">Non-zero params</th>' : ''}<th class="num">MACs</th><th class="num">Latency</th><th class="num">Size</th></tr></thead>
+  <table><thead><tr><th>Run</th>${metricHeads}${withParams ? '<th class="num">Params</th><th class="num">Non-zero params</th>' : ''}<th class="num">MACs</th><th class="num">Latency</th><th class="num">Size</th></tr></thead>
   <tbody>${rows}</tbody></table>
+  ${perClassTable(runs)}
 </section>`;
 }
 

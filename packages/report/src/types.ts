@@ -17,6 +17,21 @@ export interface ModelSummary {
   latencyMs?: number;
   /** Fraction in [0, 1]. */
   accuracy?: number;
+  /** Detection: COCO mAP@0.5:0.95, a fraction in [0, 1]. */
+  map?: number;
+  /** Detection: COCO mAP@0.5, a fraction in [0, 1]. */
+  map50?: number;
+}
+
+/** Detection: the AP of one class (null for a class without ground truth). */
+export interface ClassAp {
+  class: number;
+  /** AP@0.5:0.95. */
+  ap: number | null;
+  /** AP@0.5. */
+  ap50: number | null;
+  /** Ground-truth boxes of the class. */
+  gt: number;
 }
 
 /** One layer with weights, before and after pruning. */
@@ -51,6 +66,12 @@ export interface RunRow {
   macs: number;
   latencyMs?: number;
   bytes: number;
+  /** Detection: COCO mAP@0.5:0.95, a fraction in [0, 1]. */
+  map?: number;
+  /** Detection: COCO mAP@0.5. */
+  map50?: number;
+  /** Detection: AP per class. */
+  perClass?: ClassAp[];
 }
 
 export interface TfliteExport {
@@ -132,8 +153,7 @@ export function validateReportData(value: unknown, source = 'report data'): Repo
   const summaryOf = (v: unknown, where: string) => {
     const s = obj(v, where);
     for (const k of ['params', 'nonzeroParams', 'macs', 'bytes']) num(s[k], `${where}.${k}`);
-    optNum(s.latencyMs, `${where}.latencyMs`);
-    optNum(s.accuracy, `${where}.accuracy`);
+    for (const k of ['latencyMs', 'accuracy', 'map', 'map50']) optNum(s[k], `${where}.${k}`);
   };
   if (value.summary !== undefined) {
     const s = obj(value.summary, 'summary');
@@ -169,6 +189,16 @@ export function validateReportData(value: unknown, source = 'report data'): Repo
       optNum(r.latencyMs, `runs[${i}].latencyMs`);
       optNum(r.params, `runs[${i}].params`);
       optNum(r.nonzeroParams, `runs[${i}].nonzeroParams`);
+      optNum(r.map, `runs[${i}].map`);
+      optNum(r.map50, `runs[${i}].map50`);
+      if (r.perClass !== undefined)
+        arr(r.perClass, `runs[${i}].perClass`).forEach((c, j) => {
+          const q = obj(c, `runs[${i}].perClass[${j}]`);
+          num(q.class, `runs[${i}].perClass[${j}].class`);
+          num(q.gt, `runs[${i}].perClass[${j}].gt`);
+          optNum(q.ap, `runs[${i}].perClass[${j}].ap`);
+          optNum(q.ap50, `runs[${i}].perClass[${j}].ap50`);
+        });
     });
   if (value.exports !== undefined) {
     const e = obj(value.exports, 'exports');

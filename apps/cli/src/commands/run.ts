@@ -53,16 +53,19 @@ export const runCommand: Command = {
   },
 };
 
-/** One row per model file, with ratios against the first (the dense input). Params are all float parameters; non-zero the ones not pruned to zero. */
+/** One row per model file, with ratios against the first (the dense input). Params are all float parameters; non-zero the ones not pruned to zero. Detectors show mAP@0.5 and mAP@0.5:0.95 in place of accuracy. */
 export function variantTable(variants: Variant[]): string {
   const base = variants[0]!;
   const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(b / a).toFixed(2)}×` : '-');
+  const detect = variants.some((v) => v.map !== undefined);
+  const delta = (v: Variant, k: 'accuracy' | 'map') => (v === base || v[k] === undefined || base[k] === undefined ? '-' : `${((v[k]! - base[k]!) * 100).toFixed(2)} pt`);
+  const quality = (v: Variant) =>
+    detect ? [v.map50 === undefined ? '-' : pct(v.map50, 2), v.map === undefined ? '-' : pct(v.map, 2), delta(v, 'map')] : [v.accuracy === undefined ? '-' : pct(v.accuracy, 2), delta(v, 'accuracy')];
   return table(
-    ['model', 'accuracy', 'Δ acc', 'params', 'non-zero', 'MACs', 'size', 'latency', 'speed-up', 'runtime'],
+    ['model', ...(detect ? ['mAP@.5', 'mAP@.5:.95', 'Δ mAP'] : ['accuracy', 'Δ acc']), 'params', 'non-zero', 'MACs', 'size', 'latency', 'speed-up', 'runtime'],
     variants.map((v) => [
       v.name,
-      v.accuracy === undefined ? '-' : pct(v.accuracy, 2),
-      v === base || v.accuracy === undefined || base.accuracy === undefined ? '-' : `${((v.accuracy - base.accuracy) * 100).toFixed(2)} pt`,
+      ...quality(v),
       si(v.params),
       si(v.nonzeroParams),
       si(v.macs),

@@ -31,11 +31,17 @@ async function makeSchema() {
       /** After the run, evaluate the input and every .onnx/.tflite output (`shears run`). */
       evaluate: z
         .object({
-          /** Labelled data (npz, IDX dir:split, image folder). */
+          /** classify (default): top-1 on labelled samples; detect: COCO mAP@0.5 and mAP@0.5:0.95 on a YOLO folder. */
+          task: z.enum(['classify', 'detect'], { error: (i) => `must be classify or detect, got ${JSON.stringify(i.input)}` }).optional(),
+          /** classify: labelled data (npz, IDX dir:split, image folder); detect: a YOLO folder (images/ + labels/<name>.txt). */
           data: z.string().min(1),
-          /** Evaluate at most this many samples. */
+          /** Evaluate at most this many samples (images, for detect). */
           limit: z.number().int().positive().optional(),
-          /** Latency: onnxruntime runs of a batch of `batch` samples (default 1), median of `runs`. */
+          /** detect: drop boxes scoring at or below this before NMS (default 0.001). */
+          conf: z.number().min(0).max(1).optional(),
+          /** detect: NMS IoU threshold (default 0.7). */
+          iou: z.number().min(0).max(1).optional(),
+          /** Latency: onnxruntime runs of a batch of `batch` samples (default 1; detect: 1 letterboxed image), median of `runs`. */
           bench: z
             .object({
               runs: z.number().int().positive().optional(),
