@@ -7,7 +7,6 @@ import type { Selection } from '@shears/prune-filter';
 import { forEachBatch } from './calibrate.js';
 import { inputRow, outputDims, samplePositions, weightIndex, type Consumer } from './consumers.js';
 import { NAME } from './details.js';
-import { rank1Upper } from './linalg.js';
 import { MatMul } from './matmul.js';
 import type { ChannelParsed } from './options.js';
 
@@ -110,10 +109,12 @@ export function removedFeatures(s: Stat, graph: ChannelGraph, selection: Selecti
 interface Buffers {
   /** One im2col row. */
   x: Float64Array;
-  /** Group index → the contributions of that group's channels to one output. */
+  /** Group index → a vector of that group's width (C). */
   z: Map<number, Float64Array>;
-  /** The same, paired with the feature → group channel maps. */
-  zs: (readonly [Int32Array, Float64Array])[];
+  /** Group index and its feature → group channel map, for the groups with a Gram. */
+  zsByGroup: [number, Int32Array][];
+  /** Group index → the chunk's contributions, rows × C (grown as needed). */
+  zRows: Map<number, Float64Array>;
   /** The chunk's sampled rows, when they are not kept in Xfull. */
   rows: Float32Array;
 }
@@ -159,7 +160,7 @@ export async function statsPass(model: Model, all: Stat[], data: Dataset, sample
         const { X, r } = sampleRows(s, b, xt, yDims, rows * per, rows, image0, opts);
         s.rows += r;
         if (s.Y) await sampledOutputs(s, X, r, r0, mm);
-        if (s.gz.size > 0) addContributions(s, b, X, r, opts.outputsPerPosition, rand);
+        if (s.gz.size > 0) await addContributions(s, b, X, r, opts.outputsPerPosition, rand, mm);
       }
     });
   } finally {
@@ -169,8 +170,8 @@ export async function statsPass(model: Model, all: Stat[], data: Dataset, sample
 
 function buffersFor(s: Stat): Buffers {
   const z = new Map([...s.gz.keys()].map((gi) => [gi, new Float64Array(Math.round(Math.sqrt(s.gz.get(gi)!.length)))]));
-  const zs = [...s.featChan].filter(([gi]) => z.has(gi)).map(([gi, fc]) => [fc, z.get(gi)!] as const);
-  return { x: new Float64Array(s.c.D), z, zs, rows: new Float32Array(0) };
+  const zsByGroup = [...s.featChan].filter(([gi]) => z.has(gi));
+  return { x: new Float64Array(s.c.D), z, zsByGroup, zRows: new Map(), rows: new Float32Array(0) };
 }
 
 /**
@@ -208,41 +209,65 @@ async function sampledOutputs(s: Stat, X: Float32Array, r: number, r0: number, m
 
 /**
  * Selection statistics: per row, the contributions z_c of each group channel
- * to `outputsPerPosition` random outputs, added to the Grams (upper
- * triangles) and their total's square to the output energy.
+ * to `outputsPerPosition` random outputs, and their total's square added to
+ * the output energy. The contributions of the chunk's rows are stacked into
+ * one matrix Z per group (rows × outputs, C) and Zᵀ·Z is added to the group's
+ * Gram in one float64 product in onnxruntime (a rank-1 update per row in JS
+ * was the plan's largest cost at the defaults).
  */
-function addContributions(s: Stat, b: Buffers, X: Float32Array, r: number, outputsPerPosition: number, rand: () => number): void {
+async function addContributions(s: Stat, b: Buffers, X: Float32Array, r: number, outputsPerPosition: number, rand: () => number, mm: MatMul): Promise<void> {
   const D = s.c.D;
   const O = s.c.O;
-  const single = b.zs.length === 1 ? b.zs[0]! : undefined;
+  const n = r * outputsPerPosition;
+  const Z = chunkZ(b, n);
   for (let i = 0; i < r; i++) {
     const xo = i * D;
     for (let k = 0; k < outputsPerPosition; k++) {
       const o = Math.floor(rand() * O);
-      for (const z of b.z.values()) z.fill(0);
+      const row = i * outputsPerPosition + k;
       let tot = 0;
       const wo = o * D;
-      if (single) {
-        const [fc, z] = single;
+      if (Z.length === 1) {
+        const [fc, z, C] = Z[0]!;
+        const zo = row * C;
         for (let f = 0; f < D; f++) {
-          const ch = fc[f]!;
           const v = s.W[wo + f]! * X[xo + f]!;
           tot += v;
-          if (ch >= 0) z[ch] += v;
+          const ch = fc[f]!;
+          if (ch >= 0) z[zo + ch] += v;
         }
       } else {
         for (let f = 0; f < D; f++) {
           const v = s.W[wo + f]! * X[xo + f]!;
           if (v === 0) continue;
           tot += v;
-          for (const [fc, z] of b.zs) {
+          for (const [fc, z, C] of Z) {
             const ch = fc[f]!;
-            if (ch >= 0) z[ch] += v;
+            if (ch >= 0) z[row * C + ch] += v;
           }
         }
       }
       s.ey += tot * tot;
-      for (const [gi, z] of b.z) rank1Upper(s.gz.get(gi)!, z, z.length);
     }
   }
+  for (const [gi, z] of b.z) {
+    const C = z.length;
+    const zz = b.zRows.get(gi)!.subarray(0, n * C);
+    const g = await mm.mul64(zz, [n, C], zz, [n, C], true, false);
+    const G = s.gz.get(gi)!;
+    for (let a = 0; a < g.length; a++) G[a] += g[a]!;
+  }
+}
+
+/** The chunk's Z matrices (n rows, zeroed), one per group, with their feature → channel maps and widths. */
+function chunkZ(b: Buffers, n: number): [Int32Array, Float64Array, number][] {
+  const out: [Int32Array, Float64Array, number][] = [];
+  for (const [gi, fc] of b.zsByGroup) {
+    const C = b.z.get(gi)!.length;
+    let z = b.zRows.get(gi);
+    if (!z || z.length < n * C) b.zRows.set(gi, (z = new Float64Array(n * C)));
+    else z.fill(0, 0, n * C);
+    out.push([fc, z, C]);
+  }
+  return out;
 }
