@@ -1,7 +1,8 @@
 // One function runs a recipe the same from code as from `shears run`: the
 // steps, calibration data for data-aware steps, evaluation of the input and
 // every model output, and the HTML report.
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import {
   CALIBRATION,
   isShearsError,
@@ -133,8 +134,9 @@ async function evalSource(recipe: Recipe, file: string, model: () => Promise<Mod
   if (ev.task !== 'detect') return { task: 'classify', data: await datasetFor(await model(), resolve(ev.data)) };
   const folder = resolve(ev.data);
   try {
-    const { listYoloImages } = await import('@shears/runtime');
-    listYoloImages(folder);
+    const { listYoloImages, parseYoloLabels } = await import('@shears/runtime');
+    // Every label line is checked now (text only), not after the steps have run.
+    for (const { label } of listYoloImages(folder)) if (existsSync(label)) parseYoloLabels(readFileSync(label, 'utf8'), relative(folder, label), 1, 1);
   } catch (e) {
     if (isShearsError(e)) throw new ShearsError(e.code, `${file}: evaluate.data: ${e.message}`, { ...e.context(), file, option: 'evaluate.data' });
     throw e;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { definePlugin, Graph, Model, Node, pipeline, ShearsError, Tensor, Value, type PruningPlan } from '@shears/core';
 import { onnxImport } from '@shears/onnx';
 import { describe, expect, it } from 'vitest';
-import { EVIL, sampleReport } from '../test/sample.js';
+import { EVIL, sampleDetectReport, sampleReport } from '../test/sample.js';
 import { buildReportData, htmlReport, jsonForScript, renderReport, reportSections, validateReportData, writeReport, type ReportData } from './index.js';
 import { summarizePlans } from './plugin.js';
 
@@ -181,5 +181,28 @@ describe('runs table', () => {
     expect(html).toMatch(/pruned<\/td><td class="num">–<\/td><td class="num">2\.0k<\/td><td class="num">900<\/td>/);
     expect(renderReport({ version: 1, runs: [{ name: 'dense', macs: 100, bytes: 10 }] })).not.toContain('Non-zero params');
     expect(() => validateReportData({ version: 1, runs: [{ name: 'a', macs: 1, bytes: 1, nonzeroParams: 'x' }] })).toThrow(/runs\[0\]\.nonzeroParams must be a finite number/);
+  });
+});
+
+describe('detection runs', () => {
+  it('show mAP@0.5 and mAP@0.5:0.95 with changes against the first run, AP per class collapsed; accuracy runs stay as they were', () => {
+    const html = renderReport(sampleDetectReport());
+    expect(html).toContain('<th class="num">mAP@0.5</th><th class="num">Δ</th><th class="num">mAP@0.5:0.95</th><th class="num">Δ</th>');
+    expect(html).not.toContain('<th class="num">Accuracy</th>');
+    // The best mAP@0.5:0.95 in bold; the dense row has no change.
+    expect(html).toContain('<td class="name">input (dense)</td><td class="num">87.40%</td><td class="num muted">–</td><td class="num strong">61.20%</td><td class="num muted">–</td>');
+    expect(html).toMatch(/<details id="per-class-ap"><summary>AP per class \(3\)<\/summary>/);
+    expect(html).toContain('<figcaption>mAP@0.5:0.95 vs MACs</figcaption>');
+    expect(html).toMatch(/mAP@0\.5:0\.95<\/th><td class="num">61\.20%<\/td><td class="num">60\.30%<\/td><td class="num bad">−0\.90 pt/);
+    const cls = renderReport(sampleReport());
+    expect(ownMarkup(cls)).not.toContain('mAP');
+    expect(cls).toContain('<th class="num">Accuracy</th>');
+  });
+
+  it('validate: detection fields round-trip, and a bad one is named', () => {
+    expect(validateReportData(JSON.parse(JSON.stringify(sampleDetectReport())))).toEqual(sampleDetectReport());
+    expect(() => validateReportData({ version: 1, runs: [{ name: 'a', macs: 1, bytes: 1, map: '0.5' }] })).toThrow(/runs\[0\]\.map must be a finite number/);
+    expect(() => validateReportData({ version: 1, runs: [{ name: 'a', macs: 1, bytes: 1, perClass: [{ class: 0, gt: 'x' }] }] })).toThrow(/runs\[0\]\.perClass\[0\]\.gt must be a finite number/);
+    expect(() => validateReportData({ version: 1, summary: { before: { params: 1, nonzeroParams: 1, macs: 1, bytes: 1, map50: 'x' } } })).toThrow(/summary\.before\.map50 must be a finite number/);
   });
 });

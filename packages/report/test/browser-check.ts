@@ -35,9 +35,11 @@ export interface PageSeen {
   scripts: number;
   /** Count of table cells with class "name" containing `text`, when asked. */
   nameCells?: number;
+  /** The text (textContent: collapsed tables too, before CSS case) of each row's th and td cells, for the tables matching the selector `tables`, in page order, when asked. */
+  tableRows?: string[][];
 }
 
-export async function inspectReport(file: string, ids: string[], opts: { screenshot?: string; nameText?: string } = {}): Promise<PageSeen> {
+export async function inspectReport(file: string, ids: string[], opts: { screenshot?: string; nameText?: string; tables?: string } = {}): Promise<PageSeen> {
   const { chromium } = await import('playwright-core');
   const url = pathToFileURL(file).href;
   const browser = await chromium.launch({
@@ -86,6 +88,11 @@ export async function inspectReport(file: string, ids: string[], opts: { screens
       images: await page.locator('img').count(),
       scripts: await page.locator('script').count(),
     };
+    if (opts.tables !== undefined)
+      seen.tableRows = await page.evaluate(
+        (sel: string) => Array.from(document.querySelectorAll(sel)).flatMap((t) => Array.from(t.querySelectorAll('tr')).map((tr) => Array.from(tr.querySelectorAll('th, td')).map((c) => (c.textContent ?? '').replace(/\s+/g, ' ').trim()))),
+        opts.tables,
+      );
     if (opts.nameText !== undefined) seen.nameCells = await page.locator('td.name', { hasText: opts.nameText }).count();
     if (opts.screenshot) {
       mkdirSync(dirname(opts.screenshot), { recursive: true });
