@@ -8,6 +8,7 @@ export { crossEntropy, distillation, featureLoss } from './losses.js';
 export { augmentBatch, type AugmentOptions } from './augment.js';
 export { magnitudeReprune, type PruneSchedule, type PruneScheduleOptions, type Repruner, type RepruneTarget } from './schedule.js';
 export { ortTeacher, tfjsTeacher, type Teacher, type TeacherOutputs } from './teacher.js';
+export { parseKdSlice, outputTerms, calibrateTerms, outputLoss, type KdMode, type KdLoss, type KdNormalize, type KdSlice, type OutputTerm } from './outputs.js';
 export { findSoftmaxEnd, overClasses, type LogitsFrom, type LogitsMode, type SoftmaxEnd } from './logits.js';
 export { saveCheckpoint, loadCheckpoint, CHECKPOINT_KEY, type CheckpointState } from './checkpoint.js';
 export { finetunePlugin, teacherSnapshot, FINETUNE_DATA, FINETUNE_VAL, TEACHER, type FinetunePluginOptions } from './plugin.js';

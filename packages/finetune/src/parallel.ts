@@ -51,7 +51,9 @@ const rowsOf = (data: Float32Array, rows: number, from: number, to: number) => {
 /** The teacher's outputs for rows [from, to) of its batch. */
 export function teacherRows(t: TeacherOutputs, rows: number, from: number, to: number): TeacherOutputs {
   const cut = (o: { dims: number[]; data: Float32Array }) => ({ dims: [to - from, ...o.dims.slice(1)], data: rowsOf(o.data, rows, from, to) });
-  return { logits: cut(t.logits), features: Object.fromEntries(Object.entries(t.features).map(([k, v]) => [k, cut(v)])) };
+  const out: TeacherOutputs = { logits: cut(t.logits), features: Object.fromEntries(Object.entries(t.features).map(([k, v]) => [k, cut(v)])) };
+  if (t.outputs) out.outputs = Object.fromEntries(Object.entries(t.outputs).map(([k, v]) => [k, cut(v)]));
+  return out;
 }
 
 export class StepWorker {

@@ -14,6 +14,7 @@ import {
 import { openDataset } from '@shears/data';
 import { readModel } from '@shears/onnx';
 import { z } from 'zod';
+import { parseKdSlice } from './outputs.js';
 import { finetune, type FinetuneOptions } from './train.js';
 
 /** Training data for a `finetune` step when its options name none (the CLI sets it from --data). */
@@ -30,6 +31,8 @@ const optionsSchema = z
     /** Training data spec (npz, IDX, image folder); default: the pipeline's FINETUNE_DATA. */
     data: z.string().min(1).optional(),
     val: z.string().min(1).optional(),
+    /** Image folders given as data/val: 'stretch', 'crop' or 'letterbox' (default: letterbox for flat folders, stretch for class folders). */
+    resize: z.enum(['stretch', 'crop', 'letterbox']).optional(),
     /** Path of the dense teacher ONNX; default: the model `teacher-snapshot` kept, if any. */
     teacher: z.string().min(1).optional(),
     /** Distill from the snapshot/--teacher when there is one (default true). */
@@ -37,6 +40,19 @@ const optionsSchema = z
     teacherBackend: z.enum(['ort', 'tfjs']).optional(),
     /** 'auto' (default): train on the input of a final Softmax/LogSoftmax over the classes; 'output': on the output as it is. */
     logits: z.enum(['auto', 'output']).optional(),
+    /** 'outputs': match every raw output (detectors, segmenters, OCR); 'logits': KL on a classifier's logits; 'auto' (default): outputs when the data has no labels and the model is not a classifier, or kdSlices are given. */
+    kd: z.enum(['auto', 'logits', 'outputs']).optional(),
+    kdLoss: z.enum(['mse', 'smooth-l1']).optional(),
+    kdNormalize: z.enum(['channel', 'output', 'none']).optional(),
+    /** Class-score slices matched with KL: { output, axis (default 1), start, end, mode ('sigmoid' | 'softmax', default by the teacher's values) }, or the CLI form 'output0:4:84'. */
+    kdSlices: z
+      .array(
+        z.union([
+          z.string().min(1),
+          z.object({ output: z.string().min(1), axis: z.number().int().optional(), start: z.number().int().nonnegative(), end: z.number().int().positive(), mode: z.enum(['sigmoid', 'softmax']).optional() }).strict(),
+        ]),
+      )
+      .optional(),
     alpha: z.number().min(0).max(1).optional(),
     temperature: z.number().positive().optional(),
     features: z.array(z.string().min(1)).optional(),
@@ -108,13 +124,14 @@ export const finetunePlugin = definePluginFactory(
       async finetune(model: Model, ctx: PluginContext) {
         if (opts.epochs === 0) return { model, modified: false, details: { epochs: 0 } };
         const shape = inputShapeOf(model);
-        const data = opts.data ? await openDataset(opts.data, { inputShape: shape }) : ctx.state.get(FINETUNE_DATA);
+        const data = opts.data ? await openDataset(opts.data, { inputShape: shape, resize: opts.resize }) : ctx.state.get(FINETUNE_DATA);
         if (!data) throw new ShearsError('E_OPTION', `${NAME}: option data: no training data (give data, or --data on the command line)`, { option: 'data', plugin: NAME });
-        const val = opts.val ? await openDataset(opts.val, { inputShape: shape }) : ctx.state.get(FINETUNE_VAL);
+        const val = opts.val ? await openDataset(opts.val, { inputShape: shape, resize: opts.resize }) : ctx.state.get(FINETUNE_VAL);
         let teacher: Model | undefined;
         if (opts.distill !== false) teacher = opts.teacher ? await readModel(opts.teacher) : ctx.state.get(TEACHER);
-        const { data: _d, val: _v, teacher: _t, distill: _x, ...rest } = opts;
-        const r = await finetune(model, { ...rest, data, val, teacher, logger: ctx.logger, progress: ctx.progress, signal: ctx.signal });
+        const { data: _d, val: _v, teacher: _t, distill: _x, resize: _r, kdSlices, ...rest } = opts;
+        const slices = kdSlices?.map((k) => (typeof k === 'string' ? parseKdSlice(k) : k));
+        const r = await finetune(model, { ...rest, kdSlices: slices, data, val, teacher, logger: ctx.logger, progress: ctx.progress, signal: ctx.signal });
         return {
           model: r.model,
           modified: r.steps > 0,
@@ -124,6 +141,8 @@ export const finetunePlugin = definePluginFactory(
             teacher: r.teacher ?? null,
             logitsFrom: r.logitsFrom ?? null,
             teacherLogitsFrom: r.teacherLogitsFrom ?? null,
+            kd: r.kd,
+            kdOutputs: r.kdOutputs ?? null,
             workers: r.workers,
             steps: r.steps,
             stopped: r.stopped,

@@ -3,10 +3,12 @@ import type { BackendInfo, Tensor } from './backend.js';
 import { TfGraph } from './graph/graph.js';
 import { findSoftmaxEnd, overClasses, type LogitsFrom, type LogitsMode } from './logits.js';
 
-/** Teacher outputs for one batch: logits (and named features), as float arrays. */
+/** Teacher outputs for one batch: logits (and named features, and the graph outputs when matching outputs), as float arrays. */
 export interface TeacherOutputs {
   logits: { dims: number[]; data: Float32Array };
   features: Record<string, { dims: number[]; data: Float32Array }>;
+  /** The graph outputs by name (output matching, kd 'outputs'). */
+  outputs?: Record<string, { dims: number[]; data: Float32Array }>;
 }
 
 export interface Teacher {
@@ -22,11 +24,11 @@ export interface Teacher {
  * onnxruntime's own threads, so the trainer starts it for the next batch
  * while tfjs trains on this one. A teacher with a fixed batch size runs in chunks.
  */
-export async function ortTeacher(model: Model, features: readonly string[], threads?: number, logits: LogitsMode = 'auto'): Promise<Teacher> {
+export async function ortTeacher(model: Model, features: readonly string[], threads?: number, logits: LogitsMode = 'auto', outputs: readonly string[] = []): Promise<Teacher> {
   // onnxruntime loads only when a teacher runs (importing this package stays light).
   const { Session, withOutputs } = await import('@shears/runtime');
   const picker = logitsPicker(model, logits);
-  const names = [...new Set([...picker.names, ...features])];
+  const names = [...new Set([...picker.names, ...features, ...outputs])];
   const extra = names.slice(1);
   const m = extra.length ? withOutputs(model, extra) : model;
   const session = await Session.create(m, threads ? { threads } : {});
@@ -72,6 +74,7 @@ export async function ortTeacher(model: Model, features: readonly string[], thre
       for (const f of names) joined[f] = join(f);
       const out: TeacherOutputs = { logits: picker.pick(joined), features: {} };
       for (const f of features) out.features[f] = joined[f]!;
+      if (outputs.length) out.outputs = Object.fromEntries(outputs.map((o) => [o, joined[o]!]));
       return out;
     },
     dispose: () => session.release(),
@@ -79,11 +82,11 @@ export async function ortTeacher(model: Model, features: readonly string[], thre
 }
 
 /** The teacher translated to tfjs too (frozen weights, inference mode). */
-export function tfjsTeacher(model: Model, backend: BackendInfo, features: readonly string[], logits: LogitsMode = 'auto'): Teacher {
+export function tfjsTeacher(model: Model, backend: BackendInfo, features: readonly string[], logits: LogitsMode = 'auto', outputs: readonly string[] = []): Teacher {
   const graph = TfGraph.build(model, { backend, masks: 'none', freeze: () => true });
   const tf = backend.tf;
   const picker = logitsPicker(model, logits);
-  const names = [...new Set([...picker.names, ...features])];
+  const names = [...new Set([...picker.names, ...features, ...outputs])];
   return {
     kind: 'tfjs',
     get logitsFrom() {
@@ -99,6 +102,7 @@ export function tfjsTeacher(model: Model, backend: BackendInfo, features: readon
       for (const n of picker.names) heads[n] = await read(outs[n]!);
       const res: TeacherOutputs = { logits: picker.pick(heads), features: {} };
       for (const f of features) res.features[f] = await read(outs[f]!);
+      if (outputs.length) res.outputs = Object.fromEntries(await Promise.all(outputs.map(async (o) => [o, await read(outs[o]!)] as const)));
       for (const t of Object.values(outs)) t.dispose();
       return res;
     },
@@ -132,7 +136,14 @@ function logitsPicker(model: Model, mode: LogitsMode): { names: string[]; pick(o
   };
 }
 
-export function checkTeacher(student: Model, teacher: Model): void {
+export function checkTeacher(student: Model, teacher: Model, outputs = false): void {
+  if (outputs) {
+    const names = new Set(teacher.graph.outputs.map((v) => v.name));
+    const missing = student.graph.outputs.find((v) => !names.has(v.name));
+    if (missing)
+      throw new ShearsError('E_DATA', `finetune: the teacher has no output '${missing.name}' (its outputs: ${[...names].join(', ')}); output matching pairs outputs by name`, { option: 'teacher' });
+    return;
+  }
   const s = student.graph.outputs[0]?.shape;
   const t = teacher.graph.outputs[0]?.shape;
   const ks = s?.at(-1);

@@ -118,7 +118,7 @@ describe('training', () => {
     expect(free.epochs[1]!.valAccuracy!).toBeGreaterThan(0.75);
     const feat = await finetune(student(), { data: train(), teacher: teacherModel, features: ['a1'], featureWeight: 0.5, epochs: 1, limit: 128, backend });
     expect(Number.isFinite(feat.epochs[0]!.trainLoss)).toBe(true);
-    await expect(finetune(student(), { data: unlabelled, epochs: 1, backend })).rejects.toThrow(/no labels; give a teacher/);
+    await expect(finetune(student(), { data: unlabelled, epochs: 1, backend })).rejects.toThrow(/unlabelled has no labels: label-free fine-tuning distills from a teacher; give the dense model as teacher/);
     await expect(finetune(student(), { data: train(), teacher: teacherModel, features: ['nope'], epochs: 1, backend })).rejects.toThrow(/no value 'nope'/);
   });
 

@@ -13,7 +13,8 @@ import { correct, crossEntropy, distillation } from './losses.js';
 import { createOptimizer, learningRate, type LrScheduleName, type LrScheduleOptions, type Optimizer, type OptimizerName } from './optim.js';
 import { magnitudeReprune, type PruneScheduleOptions, type Repruner, type RepruneTarget } from './schedule.js';
 import { StepWorker, teacherRows } from './parallel.js';
-import { trainStep, type LossOptions, type Prepared, type StepResult } from './step.js';
+import { calibrateTerms, outputTerms, type KdLoss, type KdMode, type KdNormalize, type KdSlice, type OutputTerm } from './outputs.js';
+import { batchLoss, stepValues, trainStep, type LossOptions, type Prepared, type StepResult } from './step.js';
 import { checkTeacher, ortTeacher, tfjsTeacher, type Teacher, type TeacherOutputs } from './teacher.js';
 
 export interface FinetuneOptions {
@@ -55,6 +56,21 @@ export interface FinetuneOptions {
   /** Weight of the distillation term: α·KD + (1−α)·CE (default 0.7; 1 without labels). */
   alpha?: number;
   temperature?: number;
+  /**
+   * What distillation matches. 'logits': KL on a classifier's softened logits
+   * (with CE on the labels); 'outputs': every graph output, raw (detectors,
+   * segmenters, OCR maps; labels are not used): `kdLoss` per output in units
+   * of the teacher's per-channel std, plus KL on `kdSlices`. 'auto' (default):
+   * 'outputs' when kdSlices are given, or the data has no labels and the model
+   * is not a classifier (one [N, classes] output); else 'logits'.
+   */
+  kd?: KdMode;
+  /** Output matching: 'mse' (default) or 'smooth-l1' (β = 1, in teacher-std units). */
+  kdLoss?: KdLoss;
+  /** Output matching: output slices that hold class scores, matched with KL instead of kdLoss. */
+  kdSlices?: KdSlice[];
+  /** Output matching: scale differences by the teacher's per-channel std ('channel', default), one std per output ('output'), or not ('none'). */
+  kdNormalize?: KdNormalize;
   /** Intermediate tensors (same names and shapes in student and teacher) to match with MSE. */
   features?: string[];
   featureWeight?: number;
@@ -124,6 +140,10 @@ export interface FinetuneResult {
   logitsFrom?: LogitsFrom;
   /** The same for the teacher. */
   teacherLogitsFrom?: LogitsFrom;
+  /** What distillation matched ('logits' also without a teacher). */
+  kd: 'logits' | 'outputs';
+  /** Output matching: the outputs matched and the class-score slices with their modes. */
+  kdOutputs?: { name: string; loss: KdLoss; slices: { axis: number; start: number; end: number; mode?: 'sigmoid' | 'softmax' }[] }[];
   /** Threads that computed each step (1, or 2 with the data-parallel worker). */
   workers: number;
 }
@@ -152,6 +172,8 @@ interface RunSetup {
   teacher?: Teacher;
   /** The value trained as the logits, and where it came from when it is not the output. */
   logits: { value: string; from?: LogitsFrom };
+  /** Output matching: the terms (calibrated on the first batch). */
+  terms?: OutputTerm[];
   logger: Logger;
   progress: ProgressReporter;
 }
@@ -206,14 +228,22 @@ export async function finetune(model: Model, opts: FinetuneOptions): Promise<Fin
   const optimizer = createOptimizer(backend.tf, { name: s.optimizer, momentum: opts.momentum, nesterov: opts.nesterov, weightDecay: opts.weightDecay });
   const held: { teacher?: Teacher; helper?: StepWorker } = {};
   try {
-    checkInputs(graph, opts, s.features);
     const logger = opts.logger ?? silentLogger;
-    const logits = studentLogits(model, graph, opts.data, opts.logits ?? 'auto', logger);
-    held.teacher = await createTeacher(model, opts, backend, s.features);
-    if (!held.teacher && opts.data.size > 0 && !hasLabels(opts.data))
-      throw new ShearsError('E_DATA', `${opts.data.name}: the training data has no labels; give a teacher for label-free distillation`, { option: 'data' });
-    if (held.teacher) await teacherLogits(held.teacher, opts.data, logits.from, logger);
-    const run = await startRun({ model, opts, s, backend, graph, optimizer, teacher: held.teacher, logits, logger, progress: opts.progress ?? silentProgress });
+    const shapes = checkInputs(graph, opts, s.features);
+    const kd = resolveKd(opts, shapes);
+    if (kd === 'logits') checkClasses(shapes, graph, opts);
+    if (!opts.teacher && opts.data.size > 0 && (kd === 'outputs' || !hasLabels(opts.data)))
+      throw new ShearsError(
+        'E_OPTION',
+        `finetune: ${hasLabels(opts.data) ? "output matching (kd 'outputs')" : `${opts.data.name} has no labels: label-free fine-tuning`} distills from a teacher; give the dense model as teacher (--teacher dense.onnx, or a teacher-snapshot step before pruning)`,
+        { option: 'teacher' },
+      );
+    const terms = kd === 'outputs' ? outputTerms(shapes, opts.kdSlices ?? [], opts.kdLoss ?? 'mse') : undefined;
+    if (terms) logOutputs(terms, opts, logger);
+    const logits = terms ? { value: graph.outputNames[0]! } : studentLogits(model, graph, opts.data, opts.logits ?? 'auto', logger);
+    held.teacher = await createTeacher(model, opts, backend, s.features, terms);
+    if (held.teacher && !terms) await teacherLogits(held.teacher, opts.data, logits.from, logger);
+    const run = await startRun({ model, opts, s, backend, graph, optimizer, teacher: held.teacher, logits, terms, logger, progress: opts.progress ?? silentProgress });
     held.helper = run.helper = await startHelper(model, graph, backend.name, opts, freeze, Boolean(run.resumedFrom), logger);
     let stopped: FinetuneResult['stopped'] = 'completed';
     for (let epoch = run.startEpoch; epoch < s.epochs; epoch++) {
@@ -247,12 +277,45 @@ function resolveOptions(opts: FinetuneOptions): Settings {
   };
 }
 
-/** The data and validation sets fit the model's input, the feature names exist, and the labels fit its classes. */
-function checkInputs(graph: TfGraph, opts: FinetuneOptions, features: readonly string[]): void {
+/** The data and validation sets fit the model's input and the feature names exist; returns the outputs' shapes for one sample. */
+function checkInputs(graph: TfGraph, opts: FinetuneOptions, features: readonly string[]): Record<string, number[]> {
   checkData(graph, opts.data, 'data');
   if (opts.val) checkData(graph, opts.val, 'val');
   for (const f of features) if (!graph.hasValue(f)) throw new ShearsError('E_OPTION', `finetune: option features: the model has no value '${f}'`, { option: 'features' });
-  const classes = probeClasses(graph, opts.data);
+  return probeOutputs(graph, opts.data);
+}
+
+/**
+ * 'outputs' when asked, or when kdSlices are given; with 'auto', also when the
+ * data has no labels and the model is not a classifier (one [N, K] output).
+ */
+function resolveKd(opts: FinetuneOptions, shapes: Record<string, number[]>): 'logits' | 'outputs' {
+  const kd = opts.kd ?? 'auto';
+  if (kd !== 'auto' && kd !== 'logits' && kd !== 'outputs') throw new ShearsError('E_OPTION', `finetune: option kd: '${kd}' must be auto, logits or outputs`, { option: 'kd' });
+  if (kd === 'logits') {
+    if (opts.kdSlices?.length) throw new ShearsError('E_OPTION', "finetune: option kdSlices needs kd 'outputs' (or 'auto'), not 'logits'", { option: 'kdSlices' });
+    return 'logits';
+  }
+  if (kd === 'outputs' || opts.kdSlices?.length) return 'outputs';
+  const outs = Object.values(shapes);
+  const classifier = outs.length === 1 && outs[0]!.length === 2;
+  return hasLabels(opts.data) || classifier ? 'logits' : 'outputs';
+}
+
+/** Say what output matching matches. */
+function logOutputs(terms: OutputTerm[], opts: FinetuneOptions, logger: Logger): void {
+  const what = terms.map((t) => `${t.name}${t.slices.length ? ` (KL on ${t.slices.map((s) => `${s.start}:${s.end}${s.axis !== 1 ? ` of axis ${s.axis}` : ''}`).join(', ')})` : ''}`);
+  logger.info(`finetune: matching the teacher's outputs (${opts.kdLoss ?? 'mse'}, normalized per ${opts.kdNormalize ?? 'channel'}): ${what.join(', ')}`);
+  if (hasLabels(opts.data)) logger.info('finetune: output matching does not use the labels');
+}
+
+/** The first output is a classifier's [N, classes] and the labels fit its classes. */
+function checkClasses(shapes: Record<string, number[]>, graph: TfGraph, opts: FinetuneOptions): void {
+  const name = graph.outputNames[0]!;
+  const out = shapes[name]!;
+  if (out.length !== 2)
+    throw new ShearsError('E_DATA', `finetune: output ${name} is ${out.join('x')}; classification losses need [N, classes] (for other outputs, distill from a teacher with kd 'outputs')`, { option: 'kd' });
+  const classes = out[1]!;
   for (const [d, name] of [
     [opts.data, 'data'],
     [opts.val, 'val'],
@@ -303,14 +366,15 @@ async function teacherLogits(teacher: Teacher, data: Dataset, student: LogitsFro
 }
 
 /** The distillation teacher, checked against the student (onnxruntime by default, or tfjs); undefined without one. */
-async function createTeacher(model: Model, opts: FinetuneOptions, backend: BackendInfo, features: string[]): Promise<Teacher | undefined> {
+async function createTeacher(model: Model, opts: FinetuneOptions, backend: BackendInfo, features: string[], terms: OutputTerm[] | undefined): Promise<Teacher | undefined> {
   if (!opts.teacher) {
     if (features.length) throw new ShearsError('E_OPTION', 'finetune: option features needs a teacher', { option: 'features' });
     return undefined;
   }
-  checkTeacher(model, opts.teacher);
+  checkTeacher(model, opts.teacher, Boolean(terms));
   const logits = opts.logits ?? 'auto';
-  return opts.teacherBackend === 'tfjs' ? tfjsTeacher(opts.teacher, backend, features, logits) : await ortTeacher(opts.teacher, features, opts.teacherThreads, logits);
+  const outputs = terms?.map((t) => t.name) ?? [];
+  return opts.teacherBackend === 'tfjs' ? tfjsTeacher(opts.teacher, backend, features, logits, outputs) : await ortTeacher(opts.teacher, features, opts.teacherThreads, logits, outputs);
 }
 
 /** The trainable weights, steps and learning-rate schedule, and the run state: fresh, or from the last checkpoint. */
@@ -336,7 +400,7 @@ async function startRun(setup: RunSetup): Promise<Run> {
     vars: trainParams.map((p) => p.variable),
     stepsPerEpoch,
     schedule,
-    metric: opts.val && hasLabels(opts.val) ? 'valAccuracy' : opts.val && teacher ? 'valLoss' : undefined,
+    metric: opts.val && hasLabels(opts.val) && !setup.terms ? 'valAccuracy' : opts.val && teacher ? 'valLoss' : undefined,
     reprune: opts.prune ? (opts.prune.reprune ?? opts.prune.schedule.reprune ?? magnitudeReprune(opts.prune.scope)) : undefined,
     pruneEvery: opts.prune?.every ?? 100,
     random: rng(s.seed * 7919 + state.startEpoch + 1),
@@ -368,7 +432,14 @@ async function runEpoch(run: Run, epoch: number): Promise<EpochRecord> {
   const rec = await trainEpoch(run, epoch, te);
   const { opts, s } = run;
   if (opts.val) {
-    const ev = await evaluateGraph(run.graph, opts.val, { batchSize: Math.max(s.batchSize, 64), limit: opts.valLimit, teacher: run.teacher, temperature: opts.temperature ?? 4, logits: run.logits.value });
+    const ev = await evaluateGraph(run.graph, opts.val, {
+      batchSize: Math.max(s.batchSize, 64),
+      limit: opts.valLimit,
+      teacher: run.teacher,
+      temperature: opts.temperature ?? 4,
+      logits: run.logits.value,
+      loss: run.terms?.[0]?.scale ? { ...lossOptions(run, {} as Prepared), features: [] } : undefined,
+    });
     rec.valLoss = ev.loss;
     rec.valAccuracy = ev.accuracy;
   }
@@ -448,6 +519,7 @@ function lossOptions(run: Run, b: Prepared): LossOptions {
     features: run.s.features,
     featureWeight: opts.featureWeight ?? 1,
     labelSmoothing: opts.labelSmoothing ?? 0,
+    outputs: run.terms,
   };
 }
 
@@ -458,6 +530,7 @@ async function trainBatch(run: Run, b: Prepared, epoch: number, sums: EpochSums)
   if (run.reprune && run.step % run.pruneEvery === 0)
     run.sparsity = await repruneStep(graph, run.reprune, run.opts.prune!.schedule.sparsityAt(Math.floor(run.step / run.pruneEvery)), run.step);
   const tOut = b.teacher ? await b.teacher : undefined;
+  if (run.terms && !run.terms[0]?.scale && tOut?.outputs) calibrate(run, tOut.outputs);
   sums.lr = learningRate(run.schedule, run.step);
   const n = b.dims[0]!;
   const r = helper && n > 1 ? await parallelStep(helper, graph, trainParams, vars, b, tOut, lossOptions(run, b)) : trainStep(graph, trainParams, vars, b, tOut, lossOptions(run, b));
@@ -474,6 +547,12 @@ async function trainBatch(run: Run, b: Prepared, epoch: number, sums: EpochSums)
     sums.correct += r.correct;
     sums.labelled += n;
   }
+}
+
+/** Output matching: the per-channel scales and the slice modes, from the teacher's first batch (logged). */
+function calibrate(run: Run, outputs: NonNullable<TeacherOutputs['outputs']>): void {
+  run.terms = calibrateTerms(run.terms!, outputs, run.opts.kdNormalize ?? 'channel');
+  for (const t of run.terms) for (const s of t.slices) run.logger.info(`finetune: ${t.name} ${s.start}:${s.end} (axis ${s.axis}) matched as ${s.mode === 'sigmoid' ? 'independent probabilities (binary KL)' : `logits (softmax KL, T ${run.opts.temperature ?? 4})`}`);
 }
 
 /** Inputs whose magnitude exceeds this look like raw pixels (0–255) rather than normalized ones. */
@@ -580,6 +659,8 @@ function finish(run: Run, stopped: FinetuneResult['stopped'], t0: number): Finet
     teacher: run.teacher?.kind,
     logitsFrom: run.logits.from,
     teacherLogitsFrom: run.teacher?.logitsFrom,
+    kd: run.terms ? 'outputs' : 'logits',
+    kdOutputs: run.terms?.map((t) => ({ name: t.name, loss: t.loss, slices: t.slices })),
     workers: run.helper ? 2 : 1,
   };
 }
@@ -685,13 +766,14 @@ function checkData(graph: TfGraph, d: Dataset, option: string): void {
   checkFits(d as never, graph.inputShape, { inputName: graph.inputName });
 }
 
-/** Number of classes: the last dim of the output for one sample (the output must be [N, K]). */
-function probeClasses(graph: TfGraph, d: Dataset): number {
+/** The shape of every graph output for one sample (one forward pass on zeros). */
+function probeOutputs(graph: TfGraph, d: Dataset): Record<string, number[]> {
   const tf = graph.tf;
   const shape = [1, ...d.sampleShape];
-  const out = tf.tidy(() => graph.forward(tf.zeros(shape), { training: false }).outputs[graph.outputNames[0]!]!.shape);
-  if (out.length !== 2) throw new ShearsError('E_DATA', `finetune: output ${graph.outputNames[0]} is ${out.join('x')}; classification losses need [N, classes]`);
-  return out[1]!;
+  return tf.tidy(() => {
+    const r = graph.forward(tf.zeros(shape), { training: false }).outputs;
+    return Object.fromEntries(graph.outputNames.map((n) => [n, [...r[n]!.shape]]));
+  });
 }
 
 async function repruneStep(graph: TfGraph, reprune: NonNullable<PruneScheduleOptions['reprune']>, sparsity: number, step: number): Promise<number> {
@@ -714,9 +796,19 @@ export interface GraphEvalResult {
 export async function evaluateGraph(
   graph: TfGraph,
   data: Dataset,
-  o: { batchSize?: number; limit?: number; teacher?: Teacher; temperature?: number; /** The value taken as logits (default the output). */ logits?: string } = {},
+  o: {
+    batchSize?: number;
+    limit?: number;
+    teacher?: Teacher;
+    temperature?: number;
+    /** The value taken as logits (default the output). */
+    logits?: string;
+    /** Output matching (with `outputs` terms, calibrated): the loss is the training loss against the teacher. */
+    loss?: LossOptions;
+  } = {},
 ): Promise<GraphEvalResult> {
   const tf = graph.tf;
+  if (o.loss?.outputs) return evaluateOutputs(graph, data, o.loss, o.teacher, o.batchSize ?? 64, o.limit);
   const name = o.logits ?? graph.outputNames[0]!;
   let samples = 0;
   let lossSum = 0;
@@ -747,4 +839,23 @@ export async function evaluateGraph(
     }
   }
   return { samples, loss: lossCount ? lossSum / lossCount : undefined, accuracy: labelled ? right / labelled : undefined };
+}
+
+/** Mean output-matching loss against the teacher (inference mode). */
+async function evaluateOutputs(graph: TfGraph, data: Dataset, loss: LossOptions, teacher: Teacher | undefined, batchSize: number, limit?: number): Promise<GraphEvalResult> {
+  if (!teacher) throw new ShearsError('E_OPTION', 'finetune: output matching needs a teacher', { option: 'teacher' });
+  const tf = graph.tf;
+  let samples = 0;
+  let sum = 0;
+  for await (const b of data.batches(batchSize, { limit })) {
+    const n = b.dims[0]!;
+    const t = await teacher.run(b.x, b.dims);
+    const l = tf.tidy(() => {
+      const r = graph.forward(tf.tensor(b.x, b.dims, 'float32'), { training: false, outputs: stepValues(loss, true) }).outputs;
+      return batchLoss(tf, r, undefined, t, loss).loss.dataSync()[0]!;
+    });
+    sum += l * n;
+    samples += n;
+  }
+  return { samples, loss: samples ? sum / samples : undefined };
 }

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { pipeline, ShearsError, StateBag } from '@shears/core';
-import { FINETUNE_DATA, FINETUNE_VAL, finetunePlugin, TEACHER, type FinetunePluginOptions } from '@shears/finetune';
+import { FINETUNE_DATA, FINETUNE_VAL, finetunePlugin, parseKdSlice, TEACHER, type FinetunePluginOptions } from '@shears/finetune';
 import { onnxWrite } from '@shears/onnx';
 import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
 import { pct } from '../format.js';
@@ -11,16 +11,21 @@ import type { Command } from './types.js';
 
 export const finetuneCommand: Command = {
   name: 'finetune',
-  summary: 'Fine-tune a pruned model in tfjs (pruned weights stay zero), optionally distilling from the dense model',
+  summary: 'Fine-tune a pruned model in tfjs (pruned weights stay zero), optionally distilling from the dense model; label-free for any model with a teacher',
   usage:
-    'shears finetune <pruned.onnx> -o <tuned.onnx> --data <train> [--val <data>] [--teacher dense.onnx --alpha 0.7 --temperature 4] [--epochs N] [--lr x] [--json]',
+    'shears finetune <pruned.onnx> -o <tuned.onnx> --data <train> [--val <data>] [--teacher dense.onnx --alpha 0.7 --temperature 4] [--kd outputs --kd-slice output0:4:84] [--epochs N] [--lr x] [--json]',
   help: [
     ['-o, --output <file>', 'fine-tuned model (never the input; written atomically)'],
-    ['--data <spec>', 'training data: file.npz (x, y), MNIST-style IDX (dir:train), an image folder; without labels, --teacher is needed'],
+    ['--data <spec>', 'training data: file.npz (x, y), MNIST-style IDX (dir:train), an image folder (class sub-folders, or flat: no labels); without labels, --teacher is needed'],
+    ['--resize <letterbox|stretch|crop>', 'image folders: fit images to the input size (default letterbox for flat folders, stretch for class folders)'],
     ['--val <spec>', 'evaluated after every epoch (accuracy, early stopping, best checkpoint)'],
     ['--teacher <dense.onnx>', 'distill from this model (KL on temperature-softened logits)'],
     ['--alpha <a>', 'weight of the distillation term: a·KD + (1-a)·CE (default 0.7)'],
     ['--temperature <T>', 'distillation temperature (default 4)'],
+    ['--kd <auto|logits|outputs>', "outputs: match every raw output of the teacher (detectors, segmenters, OCR; labels unused); logits: KL on a classifier's logits; auto (default): outputs when the data has no labels and the model is not a classifier"],
+    ['--kd-loss <mse|smooth-l1>', 'output matching loss per output, in units of the teacher\'s per-channel spread (default mse)'],
+    ['--kd-slice <out:start:end[:mode]>', 'class scores in an output (axis 1, e.g. output0:4:84 for YOLO), matched with KL: sigmoid (binary, the default when the teacher\'s values are in [0,1]) or softmax; repeatable'],
+    ['--kd-normalize <channel|output|none>', 'scale of the output differences: the teacher\'s per-channel input-driven std (default), one std per output, or none'],
     ['--features <a,b>', 'also match these intermediate tensors of student and teacher (MSE)'],
     ['--epochs <n>', 'passes over the training data (default 1)'],
     ['--batch-size <n>', 'samples per step (default 32)'],
@@ -46,6 +51,7 @@ export const finetuneCommand: Command = {
   examples: [
     'shears finetune pruned.onnx -o tuned.onnx --data train.npz --val val.npz --teacher dense.onnx --epochs 3',
     'shears finetune pruned.onnx -o tuned.onnx --data /usr/share/datasets/fashion-mnist:train --teacher dense.onnx --optimizer adam --lr 0.003 --batch-size 128 --json',
+    'shears finetune yolo-pruned.onnx -o tuned.onnx --teacher yolo.onnx --data images/ --kd-slice output0:4:84 --optimizer adam --lr 0.001',
   ],
   options: {
     output: { type: 'string', short: 'o' },
@@ -55,6 +61,11 @@ export const finetuneCommand: Command = {
     alpha: { type: 'string' },
     temperature: { type: 'string' },
     features: { type: 'string' },
+    kd: { type: 'string' },
+    'kd-loss': { type: 'string' },
+    'kd-slice': { type: 'string', multiple: true },
+    'kd-normalize': { type: 'string' },
+    resize: { type: 'string' },
     epochs: { type: 'string' },
     'batch-size': { type: 'string' },
     lr: { type: 'string' },
@@ -86,15 +97,26 @@ export const finetuneCommand: Command = {
     const positive = (n: number) => (n > 0 ? undefined : 'must be positive');
     const int = (n: number) => (Number.isInteger(n) && n >= 0 ? undefined : 'must be a non-negative integer');
     const inputShapes = parseInputShapes(values['input-shape'] as string[] | undefined);
+    const choice = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+      const v = values[name] as string | undefined;
+      if (v !== undefined && !allowed.includes(v as T)) throw new ShearsError('E_OPTION', `finetune: option --${name}: must be ${allowed.join(', ')} (got ${v})`, { option: name });
+      return v as T | undefined;
+    };
+    const resize = choice('resize', ['letterbox', 'stretch', 'crop'] as const);
+    const kdSlices = ((values['kd-slice'] as string[] | undefined) ?? []).map(parseKdSlice);
     const model = await loadModel(file, { inputShapes });
     const state = new StateBag();
-    state.set(FINETUNE_DATA, await datasetFor(model, values.data as string));
-    if (values.val) state.set(FINETUNE_VAL, await datasetFor(model, values.val as string));
+    state.set(FINETUNE_DATA, await datasetFor(model, values.data as string, { resize }));
+    if (values.val) state.set(FINETUNE_VAL, await datasetFor(model, values.val as string, { resize }));
     if (values.teacher) state.set(TEACHER, await loadModel(values.teacher as string, { inputShapes }));
     const opts: FinetunePluginOptions = {
       alpha: num('alpha'),
       temperature: num('temperature', positive),
       features: values.features ? String(values.features).split(',').filter(Boolean) : undefined,
+      kd: choice('kd', ['auto', 'logits', 'outputs'] as const),
+      kdLoss: choice('kd-loss', ['mse', 'smooth-l1'] as const),
+      kdNormalize: choice('kd-normalize', ['channel', 'output', 'none'] as const),
+      kdSlices: kdSlices.length ? kdSlices : undefined,
       epochs: num('epochs', int),
       batchSize: num('batch-size', positive),
       lr: num('lr', positive),
@@ -132,7 +154,7 @@ export const finetuneCommand: Command = {
     const last = epochs.at(-1);
     out(
       io,
-      `fine-tuned ${epochs.length} epoch(s) on ${d.backend}${d.teacher ? ` with a teacher (${d.teacher === 'ort' ? 'onnxruntime' : 'tfjs'})` : ''}: ${d.steps} steps` +
+      `fine-tuned ${epochs.length} epoch(s) on ${d.backend}${d.teacher ? ` with a teacher (${d.teacher === 'ort' ? 'onnxruntime' : 'tfjs'}${d.kd === 'outputs' ? ', matching its outputs' : ''})` : ''}: ${d.steps} steps` +
         `${last ? `, ${last.stepsPerSecond.toFixed(1)} steps/s, loss ${last.trainLoss.toFixed(4)}` : ''}` +
         `${last?.valAccuracy !== undefined ? `, val accuracy ${pct(last.valAccuracy, 2)}` : ''}`,
     );

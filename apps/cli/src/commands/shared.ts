@@ -1,5 +1,5 @@
 import { dynamicShapeError, primaryInput, resolveInputShapes, type Model } from '@shears/core';
-import { checkFits, checkLabels, openDataset, type Dataset } from '@shears/data';
+import { checkFits, checkLabels, openDataset, type Dataset, type OpenOptions } from '@shears/data';
 
 /**
  * Open --data/--calib for a model and check that its samples fit the model's
@@ -8,13 +8,13 @@ import { checkFits, checkLabels, openDataset, type Dataset } from '@shears/data'
  * batch, dims bound by other inputs, metadata); `random:N` needs every other
  * dim, and says which --input-shape gives them.
  */
-export async function datasetFor(model: Model, spec: string): Promise<Dataset> {
+export async function datasetFor(model: Model, spec: string, open: Pick<OpenOptions, 'resize'> = {}): Promise<Dataset> {
   const input = model.graph.inputs.find((v) => v.name === primaryInput(model).name)!;
   const r = resolveInputShapes(model, undefined);
   const missing = r.unresolved.filter((d) => d.name === input.name);
   if (/^random:/.test(spec) && missing.length) throw dynamicShapeError(missing, `random calibration data (${spec})`);
   const shape = r.shapes[input.name] ?? input.shape;
-  const data = await openDataset(spec, { inputShape: shape });
+  const data = await openDataset(spec, { ...open, inputShape: shape });
   checkFits(data, input.shape ?? [], { file: spec, inputName: input.name });
   const classes = model.graph.outputs[0]?.shape?.at(-1);
   if (typeof classes === 'number' && model.graph.outputs[0]!.shape!.length === 2) checkLabels(data, classes);
