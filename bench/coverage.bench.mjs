@@ -109,12 +109,7 @@ function relDiff(a, b) {
 /** The masked twin: the plan's tensor edits applied, its channels zeroed in place (not removed). */
 function maskedTwin(normalized, plan) {
   const twin = core.cloneModel(normalized);
-  const edits = plan.actions.filter((a) => a.type !== 'remove-channels');
-  if (edits.length) core.applyPlan(twin, { ...plan, actions: edits });
-  const removals = plan.actions.filter((a) => a.type === 'remove-channels');
-  const sel = new Map();
-  for (const a of removals) sel.set(a.group, [...(sel.get(a.group) ?? []), ...a.channels]);
-  core.maskChannels(twin, sel, removals[0]?.structure ?? {});
+  core.applyPlan(twin, plan, { channelApplier: core.applyChannelMask });
   return twin;
 }
 

@@ -1,25 +1,15 @@
 // The masked twin of a structured result, and a node-by-node comparison with
 // it that float32 error growth does not blur (bench/equivalence.mjs does the
 // same for the coverage bench).
-import { applyPlan, buildDependencyGraph, cloneModel, maskChannels, tensorType, Value, withOutputs, type Model, type NamedTensor, type PruningPlan } from '@shears/core';
+import { applyChannelMask, applyPlan, cloneModel, planSelection, tensorType, Value, withOutputs, type Model, type NamedTensor, type PruningPlan } from '@shears/core';
 import { Session } from '@shears/runtime';
 
 type Feeds = Record<string, NamedTensor>;
 
-function selectionOf(plan: PruningPlan): Map<string, number[]> {
-  const sel = new Map<string, number[]>();
-  for (const a of plan.actions) if (a.type === 'remove-channels') sel.set(a.group, [...(sel.get(a.group) ?? []), ...a.channels]);
-  return sel;
-}
-
-const structureOf = (plan: PruningPlan) => plan.actions.find((a) => a.type === 'remove-channels')?.structure ?? {};
-
 /** The plan's tensor edits (reconstruction) applied to `dense`, its channels zeroed in place, not removed. */
 export function maskedTwin(dense: Model, plan: PruningPlan): Model {
   const twin = cloneModel(dense);
-  const edits = plan.actions.filter((a) => a.type !== 'remove-channels');
-  if (edits.length) applyPlan(twin, { ...plan, actions: edits });
-  maskChannels(twin, selectionOf(plan), structureOf(plan));
+  applyPlan(twin, plan, { channelApplier: applyChannelMask });
   return twin;
 }
 
@@ -48,8 +38,9 @@ export interface ForcedEquivalence {
  * rounding stays at float32 level instead of growing through the network.
  */
 export async function forcedEquivalence(twin: Model, pruned: Model, feeds: Feeds, plan: PruningPlan): Promise<ForcedEquivalence> {
-  const graph = buildDependencyGraph(twin, structureOf(plan));
-  const removed = graph.removedRoots(selectionOf(plan));
+  const { graph, selection } = planSelection(twin, plan) ?? {};
+  if (!graph || !selection) throw new Error('forcedEquivalence: the plan removes no channels');
+  const removed = graph.removedRoots(selection);
   const tv = twin.graph.valuesByName();
   const names = pruned.graph.nodes.flatMap((n) => n.outputs.filter((o) => o.name && tv.get(o.name)?.producer).map((o) => o.name));
   const [want, got] = [await capture(twin, feeds, names), await capture(pruned, feeds, names)];

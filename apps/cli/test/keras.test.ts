@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { applyPlan, cloneModel, deserializePlan, maskChannels, normalizeModel, type Model, type NamedTensor, type PruningPlan, type RemoveChannelsAction } from '@shears/core';
+import { applyChannelMask, applyPlan, cloneModel, deserializePlan, normalizeModel, type Model, type NamedTensor, type PruningPlan } from '@shears/core';
 import { writeNpz } from '@shears/data';
 import { smallFixture } from '@shears/fixtures';
 import { readModel } from '@shears/onnx';
@@ -61,11 +61,7 @@ function prune(name: string, args: string[]): Pruned {
 async function maskedTwin(plan: PruningPlan): Promise<Model> {
   const m = await readModel(model);
   normalizeModel(m);
-  const removals = plan.actions.filter((a): a is RemoveChannelsAction => a.type === 'remove-channels');
-  applyPlan(m, { ...plan, actions: plan.actions.filter((a) => a.type === 'set-tensor') });
-  const selection = new Map<string, number[]>();
-  for (const a of removals) selection.set(a.group, [...(selection.get(a.group) ?? []), ...a.channels]);
-  maskChannels(m, selection, removals[0]?.structure ?? {});
+  applyPlan(m, plan, { channelApplier: applyChannelMask });
   return cloneModel(m);
 }
 

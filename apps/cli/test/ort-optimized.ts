@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyPlan, cloneModel, deserializePlan, fillUniform, maskChannels, normalizeModel, type Model, type NamedTensor, type RemoveChannelsAction } from '@shears/core';
+import { applyChannelMask, applyPlan, cloneModel, deserializePlan, fillUniform, inferShapes, normalizeModel, type Model, type NamedTensor, type RemoveChannelsAction } from '@shears/core';
 import { readModel } from '@shears/onnx';
 import { createRuntime } from '@shears/runtime';
 import { expect } from 'vitest';
@@ -158,16 +158,14 @@ export async function pruneOneWay(label: string, src: string, way: Way, dir: str
   const plan = deserializePlan(readFileSync(planFile, 'utf8'));
   const removals = plan.actions.filter((x): x is RemoveChannelsAction => x.type === 'remove-channels');
   const others = plan.actions.filter((x) => x.type !== 'remove-channels');
-  const sel = new Map<string, number[]>();
-  for (const x of removals) sel.set(x.group, [...(sel.get(x.group) ?? []), ...x.channels]);
-  res.groups = sel.size;
-  // The model the CLI pruned: the input, normalized after import.
+  res.groups = new Set(removals.map((x) => x.group)).size;
+  // The model the CLI pruned: the input, normalized after import (on the sizes the plan was made with).
   const normalized = cloneModel(original);
   normalizeModel(normalized);
   const masked = (withOthers: boolean) => {
     const twin = cloneModel(normalized);
-    if (withOthers) applyPlan(twin, { ...plan, actions: others });
-    maskChannels(twin, sel, { ...(removals[0]?.structure ?? {}), inputShapes });
+    if (inputShapes) inferShapes(twin, { inputShapes });
+    applyPlan(twin, withOthers ? plan : { ...plan, actions: removals }, { channelApplier: applyChannelMask });
     return twin;
   };
   res.rel = relDiff(await runtime.run(masked(true), feeds), b);

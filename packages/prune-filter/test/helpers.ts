@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   analyzeModel,
+  applyChannelMask,
   applyPlan,
   cloneModel,
-  maskChannels,
   Model,
   Node,
   Tensor,
@@ -67,7 +67,7 @@ export interface Equivalence {
 export async function equivalence(model: Model, plan: PruningPlan, feeds: Record<string, NamedTensor>): Promise<Equivalence> {
   const actions = plan.actions.filter((a): a is RemoveChannelsAction => a.type === 'remove-channels');
   const masked = cloneModel(model);
-  maskChannels(masked, selectionOf(plan), actions[0]?.structure ?? {});
+  applyPlan(masked, plan, { channelApplier: applyChannelMask });
   const pruned = cloneModel(model);
   applyPlan(pruned, plan);
   const inputShapes = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.dims]));

@@ -385,15 +385,10 @@ export function planChoices(actions: RemoveChannelsAction[], plugin: string): St
   return first;
 }
 
-/**
- * The channel applier applyPlan uses by default: builds the dependency graph
- * with the plan's structure options (and the run's op table `ctx.ops`, if a plugin
- * set one), re-finds each group by id (checking its size), and removes the
- * channels.
- */
-export function applyChannelRemoval(model: Model, plan: PruningPlan, ctx?: PluginContext): PassResult {
+/** The dependency graph a plan's remove-channels actions were made on, and their selection (group id → sorted channels). */
+export function planSelection(model: Model, plan: PruningPlan, ctx?: PluginContext): { graph: ChannelGraph; selection: ChannelSelection } | undefined {
   const actions = plan.actions.filter((a): a is RemoveChannelsAction => a.type === 'remove-channels');
-  if (actions.length === 0) return { model, modified: false, details: {} };
+  if (actions.length === 0) return undefined;
   const graph = cachedDependencyGraph(model, { ...planChoices(actions, plan.strategy), registry: ctx?.ops });
   const selection = new Map<string, Set<number>>();
   for (const a of actions) {
@@ -405,14 +400,28 @@ export function applyChannelRemoval(model: Model, plan: PruningPlan, ctx?: Plugi
     for (const c of a.channels) set.add(c);
     selection.set(a.group, set);
   }
-  const sel = new Map([...selection].map(([k, v]) => [k, [...v].sort((x, y) => x - y)]));
-  let report: RemoveChannelsReport;
+  return { graph, selection: new Map([...selection].map(([k, v]) => [k, [...v].sort((x, y) => x - y)])) };
+}
+
+/** Runs a structural step, naming the plan's strategy on the errors that name no plugin. */
+export function asPlanStep<T>(plan: PruningPlan, step: () => T): T {
   try {
-    report = removeChannels(model, sel, { graph });
+    return step();
   } catch (e) {
     if (e instanceof ShearsError && !e.plugin) throw e.with({ plugin: plan.strategy });
     throw e;
   }
-  return { model, modified: report.channels > 0, details: { channels: report } };
 }
 
+/**
+ * The channel applier applyPlan uses by default: builds the dependency graph
+ * with the plan's structure options (and the run's op table `ctx.ops`, if a plugin
+ * set one), re-finds each group by id (checking its size), and removes the
+ * channels.
+ */
+export function applyChannelRemoval(model: Model, plan: PruningPlan, ctx?: PluginContext): PassResult {
+  const found = planSelection(model, plan, ctx);
+  if (!found) return { model, modified: false, details: {} };
+  const report = asPlanStep(plan, () => removeChannels(model, found.selection, { graph: found.graph }));
+  return { model, modified: report.channels > 0, details: { channels: report } };
+}

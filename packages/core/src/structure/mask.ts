@@ -3,7 +3,10 @@
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
-import { refusePinned, type RemoveChannelsOptions } from './apply.js';
+import type { PluginContext } from '../plugin/context.js';
+import type { PruningPlan } from '../plugin/plan.js';
+import type { PassResult } from '../plugin/types.js';
+import { asPlanStep, planSelection, refusePinned, type RemoveChannelsOptions } from './apply.js';
 import { buildDependencyGraph } from './graph.js';
 import { stridesOf } from './space.js';
 import type { ChannelSelection } from './types.js';
@@ -65,4 +68,19 @@ export function maskChannels(model: Model, selection: ChannelSelection, opts: Re
     }
   }
   return { zeroed };
+}
+
+/**
+ * A channel applier (`applyPlan(model, plan, { channelApplier: applyChannelMask })`)
+ * that masks a plan's remove-channels actions instead of removing them: the
+ * masked twin, which keeps every shape and computes what the removed model
+ * computes. The plan's other actions (mask, set-tensor) apply as usual. Built
+ * on the model's own shapes, as applyChannelRemoval is: a plan made with
+ * `--input-shape` needs `inferShapes(model, { inputShapes })` first.
+ */
+export function applyChannelMask(model: Model, plan: PruningPlan, ctx?: PluginContext): PassResult {
+  const found = planSelection(model, plan, ctx);
+  if (!found) return { model, modified: false, details: {} };
+  const report = asPlanStep(plan, () => maskChannels(model, found.selection, { graph: found.graph }));
+  return { model, modified: [...found.selection.values()].some((c) => c.length > 0), details: { channels: report } };
 }

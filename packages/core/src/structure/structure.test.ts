@@ -13,7 +13,7 @@ import { Kit } from '../shape/test-kit.js';
 import { removeChannels } from './apply.js';
 import { findDeadChannels } from './dead.js';
 import { buildDependencyGraph } from './graph.js';
-import { maskChannels } from './mask.js';
+import { applyChannelMask, maskChannels } from './mask.js';
 import { sliceArray } from './tensor-slice.js';
 
 const conv = (k: Kit, x: Value, cin: number, cout: number, group = 1, kernel = 1) =>
@@ -333,6 +333,46 @@ describe('applier', () => {
     let custom = 0;
     applyPlan(cloneModel(k.model), plan, { channelApplier: (m) => ((custom += 1), { model: m, modified: false }) });
     expect(custom).toBe(1);
+  });
+
+  it('applyChannelMask: the masked twin of a plan (same channels zeroed in their readers, shapes kept, other actions applied)', () => {
+    const { k, a, b } = model();
+    const plan: PruningPlan = {
+      version: 1,
+      strategy: 's',
+      actions: [
+        { type: 'remove-channels', group: a.name, channels: [2, 0], size: 8 },
+        { type: 'remove-channels', group: a.name, channels: [5] },
+        { type: 'remove-channels', group: b.name, channels: [7], size: 8 },
+        { type: 'mask', tensor: k.model.graph.nodes[0]!.input(1)!.name, prune: Uint32Array.from([1]) },
+      ],
+      skipped: [],
+    };
+    const twin = cloneModel(k.model);
+    const r = applyPlan(twin, deserializePlan(serializePlan(plan)), { channelApplier: applyChannelMask });
+    expect(r.modified).toBe(true);
+    expect(r.details?.masked).toEqual({ [k.model.graph.nodes[0]!.input(1)!.name]: 1 });
+    // Shapes kept; exactly what maskChannels does with the merged selection.
+    expect(twin.graph.nodes.map((n) => n.outputs[0]!.shape)).toEqual([...new Array(4).fill([1, 8, 4, 4]), [1, 2, 4, 4]]);
+    const direct = cloneModel(k.model);
+    applyPlan(direct, { ...plan, actions: [plan.actions[3]!] });
+    maskChannels(direct, new Map([[a.name, [0, 2, 5]], [b.name, [7]]]));
+    const weights = (m: typeof twin) => m.graph.nodes.filter((n) => n.opType === 'Conv').map((n) => Array.from(n.input(1)!.constValue!.floats()));
+    expect(weights(twin)).toEqual(weights(direct));
+    // The removed model keeps exactly the twin's non-zeroed reader columns.
+    const removed = cloneModel(k.model);
+    applyPlan(removed, plan);
+    const w2 = twin.graph.nodes.find((n) => n.opType === 'Conv' && n.input(0)!.producer?.input(0) === twin.graph.valuesByName().get(a.name))!.input(1)!.constValue!;
+    const kept = Array.from(w2.floats()).filter((_, i) => ![0, 2, 5].includes(i % 8) && Math.floor(i / 8) !== 7);
+    const r2 = removed.graph.nodes.filter((n) => n.opType === 'Conv')[1]!.input(1)!.constValue!;
+    expect(r2.dims).toEqual([7, 5, 1, 1]);
+    expect(Array.from(r2.floats())).toEqual(kept);
+    expect(Array.from(w2.floats()).filter((_, i) => [0, 2, 5].includes(i % 8)).every((v) => v === 0)).toBe(true);
+    // The same refusals as the removing applier, naming the plan's strategy.
+    expect(() => applyPlan(cloneModel(k.model), { ...plan, actions: [{ type: 'remove-channels', group: a.name, channels: [0], size: 9 }] }, { channelApplier: applyChannelMask })).toThrow(/s: group .* has 8 channels, but the plan was made for 9/);
+    const out = k.model.graph.outputs[0]!.name;
+    expect(() => applyPlan(cloneModel(k.model), { ...plan, actions: [{ type: 'remove-channels', group: out, channels: [0] }] }, { channelApplier: applyChannelMask })).toThrow(/cannot be removed: reaches graph output/);
+    expect(applyChannelMask(cloneModel(k.model), { ...plan, actions: [] }).modified).toBe(false);
   });
 
   it('slices initializer masks with their weights', () => {
