@@ -91,6 +91,35 @@ describe.skipIf(!ready)('shears run: evaluate and report', () => {
     expect(r.stderr).toContain('step 1/5: onnx-import (importer)');
   });
 
+  it('measures a snapshot step as its own row (classify): pruned, before the export', async () => {
+    const w = await workspace(`input: m.onnx
+steps:
+  - use: filter
+    with: { amount: 0.5, roundTo: 8 }
+  - use: snapshot
+    with: { name: "pruned, before fine-tuning" }
+  - use: onnx-export
+    with: { out: out/slim.onnx }
+evaluate:
+  data: val.npz
+  bench: { runs: 2, warmup: 1, threads: 1 }
+report: out/report.html
+`);
+    const r = shears(['run', join(w, 'recipe.yaml'), '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const [dense, snap, slim] = r.json().variants as { name: string; file?: string; accuracy: number; macs: number; samples: number }[];
+    expect([dense!.name, snap!.name, slim!.name]).toEqual(['input (dense)', 'pruned, before fine-tuning', 'onnx-export: slim.onnx']);
+    expect(snap!.file).toBeUndefined();
+    expect(snap!.samples).toBe(N);
+    expect(snap!.macs).toBe(slim!.macs);
+    expect(snap!.macs).toBeLessThan(0.6 * dense!.macs);
+    const ev = shears(['eval', join(w, 'out', 'slim.onnx'), '--data', join(w, 'val.npz'), '--json']).json();
+    expect(slim!.accuracy).toBe(ev.accuracy);
+    expect(snap!.accuracy).toBe(ev.accuracy);
+    const html = readFileSync(join(w, 'out', 'report.html'), 'utf8');
+    expect(html).toContain('<td class="name">pruned, before fine-tuning</td>');
+  });
+
   it('fails before any work on missing evaluation data, naming the file', async () => {
     const w = await workspace(RECIPE.replace('data: val.npz', 'data: nope.npz'));
     const r = shears(['run', join(w, 'recipe.yaml')]);
