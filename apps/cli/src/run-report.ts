@@ -67,6 +67,8 @@ export function runReportData(
       `Latency of ${what}: ONNX in onnxruntime-node (${b?.threads ? `${b.threads} thread${b.threads > 1 ? 's' : ''}` : 'all cores'}), the median of 5 interleaved rounds over the models, ${b?.runs ?? 30} runs in all; .tflite in LiteRT.js (XNNPACK, one thread, its static batch), the median of ${b?.runs ?? 30} runs.`,
     );
   }
+  const snaps = opts.variants.filter((v) => v.file === undefined).map((v) => `"${v.name}"`);
+  if (snaps.length) notes.push(`${snaps.join(', ')}: the model as a snapshot step kept it mid-pipeline (measured in memory; size of its ONNX serialization).`);
   if (sens) notes.push(`Sensitivity: each ${sens.strategy === 'filter' ? 'channel group' : 'layer'} pruned alone; baseline ${(100 * sens.baseline).toFixed(2)}% on ${sens.samples} samples, tolerance ${(100 * sens.tolerance).toFixed(1)} points.`);
   if (notes.length) data.notes = notes;
   return data;

@@ -111,6 +111,7 @@ describe('shears run: evaluate: {task: detect} and snapshot', () => {
     expect(html).toMatch(new RegExp(`<td class="name">pruned, before fine-tuning</td><td class="num">${pct(snap.map50)}</td><td class="num[^"]*">[^<]*</td><td class="num[^"]*">${pct(snap.map)}</td>`));
     expect(html).toContain('id="per-class-ap"');
     expect(html).toContain('mAP: COCO mAP@0.5 and mAP@0.5:0.95');
+    expect(data.notes).toContain('"pruned, before fine-tuning": the model as a snapshot step kept it mid-pipeline (measured in memory; size of its ONNX serialization).');
   });
 
   it('refuses bad evaluate: options before any step runs, naming the recipe and the option', () => {
