@@ -3,7 +3,7 @@ import { basename, extname } from 'node:path';
 import { analyzeModel, inferShapes, quantile, ShearsError, type Model, type NamedTensor, type ProgressReporter } from '@shears/core';
 import type { Dataset } from '@shears/data';
 import { encodeModel, readModel } from '@shears/onnx';
-import { bench, detectionInputSize, evaluate, evaluateDetection, letterboxedImage, primaryInput, type DetectEvalResult } from '@shears/runtime';
+import { bench, detectionInputSize, evaluate, evaluateDetection, letterboxedImage, listYoloImages, primaryInput, type DetectEvalResult } from '@shears/runtime';
 
 /** How `shears run` evaluates the input and each output model (a recipe's `evaluate:`). */
 export interface EvaluateConfig {
@@ -144,7 +144,8 @@ export async function measureVariants(
   const out: Variant[] = [];
   const timed: { row: Variant; model: Model; feeds: Record<string, NamedTensor> }[] = [];
   const runs = cfg.bench?.runs ?? 30;
-  const total = src.task === 'classify' ? Math.min(src.data.size, cfg.limit ?? src.data.size) : undefined;
+  const size = src.task === 'classify' ? src.data.size : listYoloImages(src.folder).length;
+  const total = Math.min(size, cfg.limit ?? size);
   for (const item of items) {
     opts.signal?.throwIfAborted();
     const task = opts.progress.start(`evaluate ${item.name}`, total);
