@@ -18,6 +18,8 @@ describe('recipes', () => {
     // The typo is the cause, not the missing `steps` it leaves ("steps: Invalid input: expected array").
     ['input: m.onnx\nstep:\n  - use: x\n', "r.yaml: unknown key 'step' (did you mean 'steps'?)"],
     ['steps:\n  - use: x\nevaluate: {data: v.npz, bench: {run: 3}}\n', "r.yaml: evaluate.bench: unknown key 'run' (did you mean 'runs'?)"],
+    ['steps:\n  - use: x\nevaluate: {task: segment, data: val}\n', 'r.yaml: evaluate.task: must be classify or detect, got "segment"'],
+    ['steps:\n  - use: x\nevaluate: {task: detect, data: val, iou: 1.5}\n', 'r.yaml: evaluate.iou:'],
     ['steps:\n  - use: x\nfrobnicate: 1\n', /^r\.yaml: unknown key 'frobnicate'$/],
     ['steps: []\n', 'r.yaml: steps: needs at least one step'],
     ['steps:\n  - use: 3\n', 'r.yaml: steps[0].use:'],
@@ -26,6 +28,11 @@ describe('recipes', () => {
     ['steps: [\n', 'r.yaml: cannot parse'],
   ])('refuses %j with a message naming the key', async (text, expected: string | RegExp) => {
     await expect(parseRecipe(text, 'r.yaml')).rejects.toThrow(expected);
+  });
+
+  it('takes a detection evaluate: (task, YOLO folder, conf, iou)', async () => {
+    const r = await parseRecipe('steps:\n  - use: snapshot\nevaluate: {task: detect, data: val, conf: 0.25, iou: 0.6, limit: 50}\n', 'r.yaml');
+    expect(r.evaluate).toEqual({ task: 'detect', data: 'val', conf: 0.25, iou: 0.6, limit: 50 });
   });
 
   it('resolves input relative to the recipe file', async () => {
