@@ -133,10 +133,11 @@ describe('output matching (label-free distillation) on a YOLO-style detector', (
     const train = memoryDataset('scenes', scenes(256, 1), [3, SIZE, SIZE]);
     const held = scenes(32, 99);
     const before = { box: await distance(student, dense, held, 32, 0, 4), cls: await distance(student, dense, held, 32, 4, 7) };
-    const r = await finetune(student, { data: train, teacher: dense, epochs: 3, batchSize: 16, optimizer: 'adam', lr: 3e-3, kdSlices: [parseKdSlice('output0:4:7')], backend, workers: 1 });
+    const r = await finetune(student, { data: train, teacher: dense, epochs: 3, batchSize: 16, optimizer: 'adam', lr: 3e-3, kdSlices: [parseKdSlice('output0:4:7')], backend, workers: 2 });
     const after = { box: await distance(student, dense, held, 32, 0, 4), cls: await distance(student, dense, held, 32, 4, 7) };
     console.log(`detector output matching: loss ${r.epochs.map((e) => e.trainLoss.toPrecision(3)).join(' -> ')}, box distance ${before.box.toFixed(4)} -> ${after.box.toFixed(4)}, class ${before.cls.toFixed(4)} -> ${after.cls.toFixed(4)}, ${r.epochs.map((e) => e.stepsPerSecond.toFixed(2)).join('/')} steps/s`);
     expect(r.kd).toBe('outputs');
+    expect(r.workers).toBe(2); // the worker thread gets its share of the teacher's outputs
     expect(r.kdOutputs).toEqual([{ name: 'output0', loss: 'mse', slices: [{ axis: 1, start: 4, end: 7, mode: 'sigmoid' }] }]);
     expect(r.epochs.at(-1)!.trainLoss).toBeLessThan(r.epochs[0]!.trainLoss);
     // measured (wasm): box 0.0018 -> 0.0002, class 0.0007 -> 0.0004
@@ -188,6 +189,9 @@ describe('output matching terms', () => {
     expect(u!.slices[0]!.mode).toBe('softmax'); // -2 and 2 are not probabilities
     const [o] = calibrateTerms(outputTerms({ y: [1, 3, 4] }, [], 'mse'), { y: { dims: [2, 3, 4], data } }, 'none');
     expect(o!.scale).toEqual([1, 1, 1]);
+    // a probability channel that does not vary (a class absent from the batch) is scaled by at most 1/0.01
+    const [p] = calibrateTerms(outputTerms({ y: [1, 3, 4] }, [], 'mse'), { y: { dims: [2, 3, 4], data: data.map((v, i) => (i % 12 >= 8 ? 0.001 : v)) } }, 'channel');
+    expect(p!.scale!.map((v) => +v.toFixed(4))).toEqual([1, 0.5, 100]);
   });
 
   it('the loss: scaled MSE / smooth-L1 outside the slices, binary KL or softened KL on them', async () => {

@@ -106,8 +106,10 @@ export function outputTerms(outputs: Record<string, readonly number[]>, slices: 
  * input-driven variation in that channel — its deviation from the batch mean
  * at each position, pooled over the positions — so fixed structure (a YOLO
  * head's anchor grid and strides, a map's border) does not count as spread;
- * floored at 1% of the channel's plain std. 'output': one plain std for the
- * whole output; 'none': 1.
+ * floored at 1% of the channel's plain std, and at PROB_FLOOR for a channel
+ * of probabilities (values in [0, 1]: a class absent from the first batch
+ * must not weigh 10⁴× its neighbours). 'output': one plain std for the whole
+ * output; 'none': 1.
  */
 export function calibrateTerms(terms: readonly OutputTerm[], teacher: Record<string, Out>, normalize: KdNormalize): OutputTerm[] {
   return terms.map((t) => {
@@ -134,10 +136,12 @@ function channelScales({ dims, data }: Out, t: OutputTerm, normalize: KdNormaliz
   const sum = new Float64Array(c);
   const sq = new Float64Array(c);
   const dev = new Float64Array(c);
+  const prob = new Uint8Array(c).fill(1);
   for (let i = 0; i < data.length; i++) {
     const q = i % per;
     const ch = chOf(q);
     const v = data[i]!;
+    if (!(v >= 0 && v <= 1)) prob[ch] = 0;
     sum[ch] += v;
     sq[ch] += v * v;
     dev[ch] += (v - mean[q]!) ** 2;
@@ -153,7 +157,7 @@ function channelScales({ dims, data }: Out, t: OutputTerm, normalize: KdNormaliz
   return Array.from({ length: c }, (_, k) => {
     if (inSlice[k]) return 0;
     if (normalize === 'none') return 1;
-    const sd = normalize === 'output' ? pooled : n > 1 ? Math.max(Math.sqrt(dev[k]! / count), 0.01 * plain(k)) : plain(k);
+    const sd = normalize === 'output' ? pooled : Math.max(n > 1 ? Math.sqrt(dev[k]! / count) : plain(k), 0.01 * plain(k), prob[k] ? PROB_FLOOR : 0);
     // A constant channel (std 0) is matched in its own units.
     return sd > 1e-6 ? 1 / sd : 1;
   });
@@ -173,6 +177,8 @@ function sliceMode(data: Float32Array, dims: readonly number[], s: { axis: numbe
 }
 
 const EPS = 1e-6;
+/** The smallest spread a channel of probabilities is scaled by (a difference of 0.01 counts as one unit). */
+export const PROB_FLOOR = 0.01;
 
 /**
  * The output-matching loss of one output: the mean over elements outside the
