@@ -3,7 +3,7 @@
 // FPN with nearest Resize, DFL head; output0 [N, 4 + 3, 84] with sigmoid class
 // scores), filter-pruned at 0.3 and fine-tuned against its dense teacher.
 import { fileURLToPath } from 'node:url';
-import { cloneModel, inferShapes, pipeline, ShearsError, type Model } from '@shears/core';
+import { cloneModel, Graph, inferShapes, Model as IrModel, Node, pipeline, ShearsError, Tensor, Value, type Model } from '@shears/core';
 import { readModel } from '@shears/onnx';
 import { filterPruning } from '@shears/prune-filter';
 import { Session } from '@shears/runtime';
@@ -262,5 +262,18 @@ describe.skipIf(!PADDLE_DET)('output matching on PaddleOCR det (registry model p
     // measured (wasm): loss 0.845 -> 0.361 over 4 epochs, map distance 1.00 (pruning all but silences the map) -> 0.54
     expect(r.epochs.at(-1)!.trainLoss).toBeLessThan(0.7 * r.epochs[0]!.trainLoss);
     expect(after).toBeLessThan(0.7 * before);
+  });
+});
+
+describe('end-to-end heads', () => {
+  it('a TopK (detection selection) is refused naming the op and the fix', async () => {
+    const backend = await testBackend();
+    const g = new Graph('e2e');
+    const x = g.addInput(new Value('scores', { kind: 'tensor', dtype: 'float32', shape: [1, 84] }));
+    const k = g.addInitializer(new Tensor({ name: 'k', dtype: 'int64', dims: [1], data: BigInt64Array.of(10n) }));
+    const top = g.appendNode(new Node({ opType: 'TopK', name: 'select', inputs: [x, k], outputs: ['values', 'indices'] }));
+    g.outputs.push(top.outputs[0]!);
+    const m = new IrModel({ graph: g, opsetImports: { '': 17 } });
+    expect(() => TfGraph.build(m, { backend })).toThrow(/no tfjs translation for op TopK \(node select\); it selects detections \(an end-to-end head\): fine-tune the model exported without it/);
   });
 });

@@ -17,6 +17,9 @@ import { TRANSLATIONS } from './ops.js';
 import type { OpCtx, OpTranslation, Param, StatUpdate } from './types.js';
 import { hostTensor, logical, nhwc, permute, sizeOf, tval, type HVal, type TVal, type Val } from './values.js';
 
+/** Detection post-processing ops (not differentiable selections): the error says to fine-tune before them. */
+const POSTPROCESS = new Set(['TopK', 'NonMaxSuppression', 'GatherElements', 'ArgMax', 'GatherND']);
+
 /**
  * Which weights stay at zero:
  * - `auto` (default): `Value.mask` where a pruner left one; otherwise, for the
@@ -142,7 +145,7 @@ export class TfGraph {
       const opset = model.opset(node.domain) ?? 1;
       const tr = node.domain === '' ? TRANSLATIONS[node.opType] : undefined;
       if (!tr && !(node.domain === '' && (HOST_OPS[node.opType] || node.opType === 'Constant')))
-        throw new ShearsError('E_UNKNOWN_OP', `finetune: no tfjs translation for op ${node.domain ? `${node.domain}::` : ''}${node.opType} (node ${node.label})`, {
+        throw new ShearsError('E_UNKNOWN_OP', `finetune: no tfjs translation for op ${node.domain ? `${node.domain}::` : ''}${node.opType} (node ${node.label})${POSTPROCESS.has(node.opType) ? '; it selects detections (an end-to-end head): fine-tune the model exported without it (the raw [N, 4+classes, anchors] output), then add it back' : ''}`, {
           node: node.label,
           op: node.opType,
         });
