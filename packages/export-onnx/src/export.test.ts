@@ -260,7 +260,7 @@ describe('deploy report of a dynamic-shape model', () => {
     const batch = (await prepareDeployModel(await withInput(['N', 3, 32, 32]))).report;
     expect(batch.after).toMatchObject({ macs: 6340928, macsBatch: 1 });
     const { report } = await prepareDeployModel(await withInput(['N', 3, 'H', 'W']));
-    expect(report.before).toMatchObject({ macs: null, nonzeroParams: null, dynamicInputs: ['input[N,3,H,W]'] });
+    expect(report.before).toMatchObject({ macs: null, nonzeroParams: null, dynamicInputs: ['input[N,3,H,W]'], exampleShapes: { input: [1, 3, 224, 224] } });
     expect(report.after.macs).toBeNull();
     expect(report.after.params).toBeGreaterThan(0);
     // Unknown numbers are left out of the metadata rather than written as 0.

@@ -10,6 +10,7 @@ import {
   parseOptions,
   PLANS,
   ShearsError,
+  suggestInputShape,
   type ExporterPlugin,
   type Model,
   type OpRegistry,
@@ -69,6 +70,8 @@ export interface ModelCounts {
   macsBatch?: number;
   /** Inputs whose dynamic dims left MACs unknown, e.g. `input[N,3,H,W]`. */
   dynamicInputs?: string[];
+  /** A realistic static shape per input of `dynamicInputs` (core's suggestInputShape), e.g. `{ input: [1, 3, 224, 224] }`. */
+  exampleShapes?: Record<string, number[]>;
 }
 
 export interface DeployReport {
@@ -86,8 +89,10 @@ function stats(m: Model, registry?: OpRegistry): ModelCounts {
     return { params: a.params, nonzeroParams: a.nonzeroParams, macs: a.macs, nodes, ...(a.assumedBatch ? { macsBatch: a.assumedBatch.batch } : {}) };
   } catch {
     // Never a false 0: what needs shapes is unknown, and the report says which inputs lack them.
-    const dyn = dynamicInputs(m).map((d) => `${d.name}[${(d.shape ?? ['?']).map((x) => x ?? '?').join(',')}]`);
-    return { params: countParams(m), nonzeroParams: null, macs: null, nodes, ...(dyn.length ? { dynamicInputs: dyn } : {}) };
+    const found = dynamicInputs(m);
+    const dyn = found.map((d) => `${d.name}[${(d.shape ?? ['?']).map((x) => x ?? '?').join(',')}]`);
+    const exampleShapes = Object.fromEntries(found.map((d) => [d.name, suggestInputShape(d.shape)]));
+    return { params: countParams(m), nonzeroParams: null, macs: null, nodes, ...(dyn.length ? { dynamicInputs: dyn, exampleShapes } : {}) };
   }
 }
 

@@ -1,11 +1,12 @@
 import { basename, extname, join } from 'node:path';
-import { INPUT_PATH, pipeline, ShearsError, StateBag, suggestInputShape, type ExporterPlugin, type Model } from '@shears/core';
+import { INPUT_PATH, pipeline, ShearsError, StateBag, type ExporterPlugin, type Model } from '@shears/core';
 import type { ModelCounts } from '@shears/export-onnx';
 import { needOne, numberOption, parse, parseInputShapes, type Parsed } from '../args.js';
 import { si } from '../format.js';
 import { createLogger, createProgress, out, printJson, type CliIO } from '../io.js';
 import { loadModel, NO_NORMALIZE_HELP } from '../load.js';
 import type { Command } from './types.js';
+import { inputShapeFlags } from '../input-shape-hint.js';
 
 /** What one format needs from the command line. */
 export interface ExportContext {
@@ -34,21 +35,9 @@ const opset = (v: Parsed['values']) => numberOption('export', 'opset', v.opset, 
 /** Output file for single-file formats: -o may name the file or a directory. */
 const fileIn = (output: string, file: string, ext: string) => (extname(output) === ext ? output : join(output, `${basename(file, extname(file))}${ext}`));
 
-/** `--input-shape` examples for exporter entries such as `x[?,3,?,?]` (core's rule: fixed dims kept, batch 1, image sides from a sibling or 224). */
-function exampleFlags(entries: readonly string[]): string {
-  return entries
-    .map((entry) => {
-      const m = /^(.*)\[(.*)\]$/.exec(entry);
-      if (!m) return `--input-shape ${entry}:<dims>`;
-      const dims = m[2]!.split(',').map((d) => (/^\d+$/.test(d) ? Number(d) : null));
-      return `--input-shape ${m[1]}:${suggestInputShape(dims).join('x')}`;
-    })
-    .join(' ');
-}
-
 /** What is known of a model's MACs: per sample when the batch dim is dynamic, `?` (naming the dynamic inputs) when other dims are. */
-export function macsText(c: Pick<ModelCounts, 'macs' | 'macsBatch' | 'dynamicInputs'>): string {
-  if (c.macs === null) return `MACs ? (${c.dynamicInputs?.length ? `dynamic dims: ${c.dynamicInputs.join(', ')}; give your real sizes, e.g. ${exampleFlags(c.dynamicInputs)}` : 'shapes could not be inferred'})`;
+export function macsText(c: Pick<ModelCounts, 'macs' | 'macsBatch' | 'dynamicInputs' | 'exampleShapes'>): string {
+  if (c.macs === null) return `MACs ? (${c.dynamicInputs?.length ? `dynamic dims: ${c.dynamicInputs.join(', ')}; give your real sizes, e.g. ${inputShapeFlags(c.exampleShapes ?? {})}` : 'shapes could not be inferred'})`;
   return `MACs ${si(c.macs)}${c.macsBatch !== undefined ? (c.macsBatch === 1 ? ' per sample' : ` per batch of ${c.macsBatch}`) : ''}`;
 }
 
