@@ -3,7 +3,7 @@
 // FPN with nearest Resize, DFL head; output0 [N, 4 + 3, 84] with sigmoid class
 // scores), filter-pruned at 0.3 and fine-tuned against its dense teacher.
 import { fileURLToPath } from 'node:url';
-import { cloneModel, Graph, inferShapes, Model as IrModel, Node, pipeline, ShearsError, Tensor, Value, type Model } from '@shears/core';
+import { cloneModel, Graph, inferShapes, Model as IrModel, Node, pipeline, ShearsError, StateBag, Tensor, Value, type Model } from '@shears/core';
 import { readModel } from '@shears/onnx';
 import { filterPruning } from '@shears/prune-filter';
 import { Session } from '@shears/runtime';
@@ -13,6 +13,7 @@ import { calibrateTerms, outputLoss, outputTerms, parseKdSlice } from './outputs
 import { IMAGENET_MEAN, IMAGENET_STD } from '@shears/data';
 import { registryModel } from '@shears/fixtures';
 import { memoryDataset, seeded, testBackend } from './test-helpers.js';
+import { FINETUNE_DATA, FINETUNE_VAL, finetunePlugin, TEACHER } from './plugin.js';
 import { finetune } from './train.js';
 
 const DETECTOR = fileURLToPath(new URL('../test-fixtures/tiny-detector.onnx', import.meta.url));
@@ -143,6 +144,21 @@ describe('output matching (label-free distillation) on a YOLO-style detector', (
     // measured (wasm): box 0.0018 -> 0.0002, class 0.0007 -> 0.0004
     expect(after.box).toBeLessThan(0.5 * before.box);
     expect(after.cls).toBeLessThan(0.8 * before.cls);
+  });
+
+  it('the finetune step (recipes) takes kd, kdLoss and kdSlices in the CLI form; validation reports the matching loss', { timeout: 120_000 }, async () => {
+    const backend = await testBackend();
+    const state = new StateBag();
+    state.set(FINETUNE_DATA, memoryDataset('scenes', scenes(32, 2), [3, SIZE, SIZE]));
+    state.set(FINETUNE_VAL, memoryDataset('held', scenes(16, 3), [3, SIZE, SIZE]));
+    const step = finetunePlugin({ kd: 'outputs', kdLoss: 'smooth-l1', kdSlices: ['output0:4:7:sigmoid'], epochs: 2, batchSize: 16, optimizer: 'adam', lr: 3e-3, backend: backend.name, workers: 1 });
+    state.set(TEACHER, dense);
+    const r = await pipeline(step).run(cloneModel(pruned), { state });
+    const d = r.steps[0]!.details! as Record<string, any>;
+    expect(d.kd).toBe('outputs');
+    expect(d.kdOutputs).toEqual([{ name: 'output0', loss: 'smooth-l1', slices: [{ axis: 1, start: 4, end: 7, mode: 'sigmoid' }] }]);
+    expect(d.epochs.map((e: { valLoss?: number }) => Number.isFinite(e.valLoss))).toEqual([true, true]);
+    expect(d.best.metric).toBe('valLoss');
   });
 });
 
