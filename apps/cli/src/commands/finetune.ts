@@ -11,7 +11,7 @@ import type { Command } from './types.js';
 
 export const finetuneCommand: Command = {
   name: 'finetune',
-  summary: 'Fine-tune a pruned model in tfjs (pruned weights stay zero), optionally distilling from the dense model; label-free for any model with a teacher',
+  summary: 'Fine-tune a pruned model in tfjs (pruned weights stay zero), optionally distilling from the dense model',
   usage:
     'shears finetune <pruned.onnx> -o <tuned.onnx> --data <train> [--val <data>] [--teacher dense.onnx --alpha 0.7 --temperature 4] [--kd outputs --kd-slice output0:4:84] [--epochs N] [--lr x] [--json]',
   help: [
