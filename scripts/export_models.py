@@ -9,6 +9,7 @@ perturbed so the models are numerically non-trivial (see `randomize_norms`).
 
 For each model NAME this writes into OUTDIR:
   NAME.onnx         opset 17 (NAME-opsetN: opset N), input "input", output "output"
+                    (the YOLO-style detectors: "images" and "output0", as Ultralytics has them)
   NAME.input.bin    float32 little-endian raw, seeded standard-normal input
   NAME.output.bin   float32 little-endian raw, PyTorch eval-mode output on it
 and merges an entry into OUTDIR/manifest.json:
@@ -190,6 +191,17 @@ def _fmnist_cnn(tv):
     return model
 
 
+def _yolo(name):
+    """YOLO-style detectors from yolo_models.py (beside this script): input
+    "images", output "output0", as Ultralytics names them."""
+    def build(tv):
+        import yolo_models
+        return yolo_models.build(name)
+    return build
+
+
+YOLO_SHAPE = (1, 3, 640, 640)
+
 MODELS = {
     "resnet18": (_tv("resnet18"), DEFAULT_SHAPE, False),
     "resnet18-dynbatch": (_tv("resnet18"), DEFAULT_SHAPE, True),
@@ -216,6 +228,10 @@ MODELS = {
     "shufflenet_v2_x1_0-opset8": (_tv("shufflenet_v2_x1_0"), DEFAULT_SHAPE, False, 8),
     "old_ops-opset7": (_old_ops, (1, 3, 32, 32), False, 7),
     "old_ops-opset9": (_old_ops, (1, 3, 32, 32), False, 9),
+    # YOLOv8n / YOLO11n / YOLO26n-shaped exports (scripts/yolo_models.py).
+    "yolov8n": (_yolo("yolov8n"), YOLO_SHAPE, False),
+    "yolo11n": (_yolo("yolo11n"), YOLO_SHAPE, False),
+    "yolo26n": (_yolo("yolo26n"), YOLO_SHAPE, False),
 }
 
 
@@ -297,18 +313,21 @@ def export_one(outdir, name):
     model = build(torchvision)
     randomize_norms(torch, model, shape)
     model.eval()
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(42))
+    gen = torch.Generator().manual_seed(42)
+    # Image models in [0, 1] (the YOLO-style ones) say so; the rest take a standard-normal input.
+    x = torch.rand(shape, generator=gen) if getattr(model, "sample_input", None) == "uniform" else torch.randn(shape, generator=gen)
     with torch.no_grad():
         y = model(x)
     params = sum(p.numel() for p in model.parameters())
 
     path = os.path.join(outdir, f"{name}.onnx")
     tmp = f"{path}.tmp-{os.getpid()}"
-    dynamic_axes = {"input": {0: "batch"}, "output": {0: "batch"}} if dyn else None
+    in_names, out_names = getattr(model, "io_names", (["input"], ["output"]))
+    dynamic_axes = {in_names[0]: {0: "batch"}, out_names[0]: {0: "batch"}} if dyn else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings, constant-folding notes
         torch.onnx.export(model, x, tmp, opset_version=opset, do_constant_folding=True,
-                          input_names=["input"], output_names=["output"],
+                          input_names=in_names, output_names=out_names,
                           dynamic_axes=dynamic_axes)
     onnx.checker.check_model(tmp, full_check=True)
     # .bin files first and the .onnx last, so an existing .onnx means a complete set.

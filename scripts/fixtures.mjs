@@ -5,9 +5,9 @@
 //
 // Cache scheme: <cache>/<key>/ where <cache> is $SHEARS_FIXTURES_CACHE or
 // ~/.cache/shears/fixtures (outside the repo, so fresh clones on the same
-// machine, CI among them, reuse it) and key = sha256(export_models.py bytes +
-// torch/torchvision/onnx versions), first 16 hex digits. After a successful run
-// the absolute path of that directory is written (atomically) to the repo's
+// machine, CI among them, reuse it) and key = sha256(export_models.py and
+// yolo_models.py bytes + torch/torchvision/onnx versions), first 16 hex digits.
+// After a successful run the absolute path of that directory is written (atomically) to the repo's
 // gitignored .cache/fixtures/current, which is what tooling/fixtures reads;
 // key directories unused for a day are then deleted (a set is ~0.6 GB).
 // export_models.py skips models already complete in the directory, so a warm run
@@ -56,7 +56,7 @@ if (probe.status !== 0) {
   process.exit(required ? 1 : 0);
 }
 
-const key = createHash('sha256').update(readFileSync(script)).update(probe.stdout.trim())
+const key = createHash('sha256').update(readFileSync(script)).update(readFileSync(join(root, 'scripts', 'yolo_models.py'))).update(probe.stdout.trim())
   .digest('hex').slice(0, 16);
 const dir = join(cacheRoot, key);
 mkdirSync(dir, { recursive: true });

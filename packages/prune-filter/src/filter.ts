@@ -116,7 +116,7 @@ async function planFilter(model: Model, opts: Parsed, ctx: PluginContext): Promi
   const groups = candidates(graph, opts.exclude, skipped);
   const lim = { roundTo: opts.roundTo, maxLayerAmount: opts.maxLayerAmount };
   const scores = await scoreGroups(model, graph, groups, criterion, ctx);
-  const list = groups.map((g, i) => scored(g, scores[i]!));
+  const list = groups.map((g, i) => scored(g, scores[i]!, lim));
   let selection: Selection;
   let target: TargetResult | undefined;
   const goal = targetOf(opts);

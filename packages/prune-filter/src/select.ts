@@ -9,18 +9,97 @@ export interface Limits {
   maxLayerAmount: number;
 }
 
-/** A group with its scores and free (unpinned) channels, lowest score first. */
+/** A group with its scores and free (unpinned) channels, in the order they are pruned. */
 export interface Scored {
   group: ChannelGroup;
   scores: Float32Array;
+  /**
+   * Free channels in pruning order: a prefix of it is what a count prunes.
+   * Lowest score first; for a group cut into branches (below) by round-to
+   * chunks of one branch at a time.
+   */
   order: Int32Array;
+  /** Scores of the free channels, ascending (what a score threshold counts). */
+  ranked: Float32Array;
+  /**
+   * A group whose channels a Split or Slice cuts into branches (C2f's two
+   * halves, say), scored with round-to > 1: the counts `order` may be cut at,
+   * so each branch keeps a multiple of round-to (or stays whole), ascending
+   * from 0; and each branch's channel count.
+   */
+  branches?: { bounds: Int32Array; sizes: number[] };
 }
 
-export function scored(group: ChannelGroup, scores: Float32Array): Scored {
+/** The group's channels scored; with `lim` (round-to > 1), a group cut into branches is ordered by round-to chunks of each branch. */
+export function scored(group: ChannelGroup, scores: Float32Array, lim?: Limits): Scored {
   const free: number[] = [];
   for (let c = 0; c < group.size; c++) if (!group.pinned[c]) free.push(c);
-  free.sort((a, b) => scores[a]! - scores[b]! || a - b);
-  return { group, scores, order: Int32Array.from(free) };
+  const byScore = (a: number, b: number) => scores[a]! - scores[b]! || a - b;
+  free.sort(byScore);
+  const ranked = Float32Array.from(free, (c) => scores[c]!);
+  const seg = lim && lim.roundTo > 1 && group.width === 1 ? branchesOf(group) : undefined;
+  if (!seg) return { group, scores, order: Int32Array.from(free), ranked };
+  const m = lim!.roundTo;
+  // Per branch: its free channels by score, cut into the chunks round-to allows (the first one takes it down to a multiple of m).
+  const chunks = seg.sizes.map(() => [] as number[][]);
+  const lists = seg.sizes.map(() => [] as number[]);
+  for (const c of free) lists[seg.of[c]!]!.push(c);
+  seg.sizes.forEach((size, b) => {
+    const list = lists[b]!;
+    let kept = size;
+    let at = 0;
+    while (kept > m) {
+      const next = kept % m === 0 ? kept - m : kept - (kept % m);
+      const take = kept - next;
+      if (at + take > list.length) break;
+      chunks[b]!.push(list.slice(at, at + take));
+      at += take;
+      kept = next;
+    }
+  });
+  // Merge the branches' chunks, lowest mean score first (within a branch the chunks' means only grow).
+  const mean = (ch: number[]) => ch.reduce((a, c) => a + scores[c]!, 0) / ch.length;
+  const head = new Int32Array(chunks.length);
+  const order: number[] = [];
+  const bounds = [0];
+  for (;;) {
+    let best = -1;
+    for (let b = 0; b < chunks.length; b++) if (head[b]! < chunks[b]!.length && (best < 0 || mean(chunks[b]![head[b]!]!) < mean(chunks[best]![head[best]!]!))) best = b;
+    if (best < 0) break;
+    order.push(...chunks[best]![head[best]!++]!);
+    bounds.push(order.length);
+  }
+  return { group, scores, order: Int32Array.from(order), ranked, branches: { bounds: Int32Array.from(bounds), sizes: seg.sizes } };
+}
+
+/**
+ * The branches a Split or Slice cuts a group's channels into: channels that
+ * the same activations carry (only part of the group's channels on some of
+ * them) form one branch. Undefined when there is one.
+ */
+export function branchesOf(group: ChannelGroup): { of: Int32Array; sizes: number[] } | undefined {
+  const sig: string[] = new Array(group.size).fill('');
+  const seen = new Uint8Array(group.size);
+  group.sites.forEach((site, k) => {
+    seen.fill(0);
+    let n = 0;
+    for (let i = 0; i < site.channelOf.length; i++) {
+      const c = site.channelOf[i]!;
+      if (c >= 0 && !seen[c]) (seen[c] = 1), n++;
+    }
+    if (n === 0 || n === group.size) return;
+    for (let c = 0; c < group.size; c++) if (seen[c]) sig[c] += `${k},`;
+  });
+  const ids = new Map<string, number>();
+  const of = Int32Array.from(sig, (s) => {
+    let id = ids.get(s);
+    if (id === undefined) ids.set(s, (id = ids.size));
+    return id;
+  });
+  if (ids.size < 2) return undefined;
+  const sizes = new Array<number>(ids.size).fill(0);
+  for (const b of of) sizes[b]!++;
+  return { of, sizes };
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -36,6 +115,7 @@ export function constrain(s: Scored, want: number, lim: Limits): { n: number; no
   const w = g.width;
   const m = lim.roundTo / gcd(lim.roundTo, w);
   if (want <= 0) return { n: 0 };
+  if (s.branches) return constrainBranches(s, s.branches, want, lim);
   if (S <= m)
     return {
       n: 0,
@@ -65,7 +145,25 @@ export function constrain(s: Scored, want: number, lim: Limits): { n: number; no
   return { n: Math.max(0, S - kr), note, code };
 }
 
-/** The `n` lowest-scored free channels, ascending by index. */
+/** constrain for a group cut into branches: the cut of `order` nearest the count wanted, within maxLayerAmount. */
+function constrainBranches(s: Scored, br: NonNullable<Scored['branches']>, want: number, lim: Limits): { n: number; note?: string; code?: SkipCode } {
+  const S = s.group.size;
+  const list = br.sizes.join(' + ');
+  if (br.bounds.length === 1)
+    return {
+      n: 0,
+      code: 'too-small',
+      note: `Split branches of ${list} channels, none more than round-to ${lim.roundTo} (each keeps a multiple of it); left whole`,
+    };
+  const most = Math.min(s.order.length, Math.floor(lim.maxLayerAmount * S + 1e-9));
+  const goal = Math.min(want, most);
+  let n = 0;
+  for (const b of br.bounds) if (b <= most && Math.abs(b - goal) < Math.abs(n - goal)) n = b;
+  if (n > 0) return { n };
+  return { n: 0, code: 'rounded', note: `would prune ${goal} of ${S} channels; round-to ${lim.roundTo} in each Split branch (${list}) keeps all ${S}; left whole` };
+}
+
+/** The first `n` free channels in pruning order (lowest-scored, or by branch chunks), ascending by index. */
 export function lowest(s: Scored, n: number): number[] {
   return Array.from(s.order.subarray(0, n)).sort((a, b) => a - b);
 }
@@ -115,7 +213,7 @@ function byRank(groups: Scored[], sorted: Float64Array, k: number, lim: Limits, 
   const sel: Selection = new Map();
   for (const s of groups) {
     let want = 0;
-    while (want < s.order.length && s.scores[s.order[want]!]! < t) want++;
+    while (want < s.ranked.length && s.ranked[want]! < t) want++;
     const r = constrain(s, want, lim);
     if (r.note && notes && want > 0) notes.push({ target: s.group.id, reason: r.note, code: r.code });
     if (r.n > 0) sel.set(s.group.id, lowest(s, r.n));

@@ -111,15 +111,23 @@ class State {
   }
 }
 
+/** A scored group without the channels in `keep` (they stay): a group cut into branches loses its branch cuts (plain prefixes again). */
+function keepChannels(s: Scored, keep: Set<number>): Scored {
+  const order = s.order.filter((c) => !keep.has(c));
+  const ranked = Float32Array.from(order, (c) => s.scores[c]!).sort();
+  if (!s.branches) return { ...s, order, ranked };
+  return { group: s.group, scores: s.scores, order: Int32Array.from(order).sort((a, b) => s.scores[a]! - s.scores[b]! || a - b), ranked };
+}
+
 /** Wanted counts per group at rank threshold k of the sorted scores (channels scoring below it). */
 function wantsAt(groups: Scored[], sorted: Float64Array, k: number): Int32Array {
   const t = k < sorted.length ? sorted[k]! : Infinity;
   return Int32Array.from(groups, (s) => {
     let lo = 0;
-    let hi = s.order.length;
+    let hi = s.ranked.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (s.scores[s.order[mid]!]! < t) lo = mid + 1;
+      if (s.ranked[mid]! < t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -347,7 +355,7 @@ export function solveTarget(graph: ChannelGraph, groups: Scored[], goal: TargetG
       pin.set(e.group, set.add(e.channel));
     }
     st.setAll(new Int32Array(list.length));
-    list = list.map((s) => (pin.has(s.group.id) ? { ...s, order: s.order.filter((c) => !pin.get(s.group.id)!.has(c)) } : s));
+    list = list.map((s) => (pin.has(s.group.id) ? keepChannels(s, pin.get(s.group.id)!) : s));
   }
   roundingNotes(st, wants, lim, notes);
   // A kept channel is worth a note only where the plan takes every other free channel of its group.
