@@ -305,6 +305,7 @@ def main():
     ap.add_argument('--threads', type=int, default=1, help='1 is fastest on a shared machine (2 OpenMP threads spin under load)')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--out', default=os.path.join(here, 'detector.onnx'))
+    ap.add_argument('--stop-epoch', type=int, default=None, help='stop (and export) after this epoch; the schedule still spans --epochs')
     ap.add_argument('--bench', action='store_true', help='time a few steps and exit')
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -365,9 +366,11 @@ def main():
                 print(f'{(time.time() - t1) / 5:.3f} s/step of {a.batch}')
                 return
         print(f'epoch {epoch + 1}/{a.epochs} box {run[0] / steps_per_epoch:.3f} cls {run[1] / steps_per_epoch:.3f} dfl {run[2] / steps_per_epoch:.3f} lr {lr:.5f} {time.time() - t0:.0f} s', flush=True)
-        if (epoch + 1) % 2 == 0 or epoch + 1 == a.epochs:
+        if (epoch + 1) % 2 == 0 or epoch + 1 in (a.epochs, a.stop_epoch):
             export(ema, a.out)
-    print(f'trained {a.epochs} epochs of {n} images in {time.time() - t0:.0f} s; wrote {a.out}')
+        if epoch + 1 == a.stop_epoch:
+            break
+    print(f'trained {epoch + 1} of {a.epochs} epochs of {n} images in {time.time() - t0:.0f} s; wrote {a.out}')
 
 
 if __name__ == '__main__':
