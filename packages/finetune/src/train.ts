@@ -69,7 +69,12 @@ export interface FinetuneOptions {
   kdLoss?: KdLoss;
   /** Output matching: output slices that hold class scores, matched with KL instead of kdLoss. */
   kdSlices?: KdSlice[];
-  /** Output matching: scale differences by the teacher's per-channel std ('channel', default), one std per output ('output'), or not ('none'). */
+  /**
+   * Output matching: scale the differences by the teacher's per-channel
+   * input-driven spread ('channel', default: its deviation from the batch mean
+   * at each position, so a YOLO head's anchor grid does not count), one plain
+   * std per output ('output'), or not at all ('none'). README, "Label-free distillation".
+   */
   kdNormalize?: KdNormalize;
   /** Intermediate tensors (same names and shapes in student and teacher) to match with MSE. */
   features?: string[];
