@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium, inspectReport } from '../../../packages/report/test/browser-check.js';
 
 const here = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repo = resolve(here, '../..');
 const model = join(here, 'detector.onnx');
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
@@ -96,5 +98,16 @@ describe('pnpm demo:detect (reduced: 32 training canvases, 100 held-out)', () =>
     expect(run.report).toBe(join(out, 'out', 'report.html'));
     const html = readFileSync(run.report!, 'utf8');
     expect(html).toContain('mAP@0.5:0.95');
+  });
+
+  it.skipIf(!haveChromium)('the report renders every chart in Chromium without errors (artifacts/detect-report.png)', async () => {
+    const charts = ['chart-channels', 'chart-runs-macs', 'chart-runs-latency', 'chart-tflite-ops', 'chart-tensorrt'];
+    const seen = await inspectReport(run.report!, charts, { screenshot: join(repo, 'artifacts', 'detect-report.png') });
+    for (const c of seen.charts) {
+      expect(c, c.id).toMatchObject({ exists: true, chart: true });
+      expect(c.inked, `${c.id} has drawn pixels`).toBeGreaterThan(500);
+    }
+    expect(seen.problems).toEqual([]);
+    expect(seen.requests).toEqual([]);
   });
 });
