@@ -38,7 +38,7 @@ async function planChannel(model: Model, opts: ChannelParsed, ctx: PluginContext
   const ancestors = new Ancestors();
   const keepRows = rowsToKeep(stats, opts, ancestors);
   if (data) await statsPass(model, [...stats.values()], data, samples, opts, ctx, keepRows);
-  const scores = groupScores(graph, prunable, stats, opts.selection);
+  const scores = groupScores(graph, prunable, stats, opts);
   const { selection, macsAfter, target } = selectChannels(graph, scores.map((x) => x.s), opts, skipped);
   warnShortfalls(skipped, { roundTo: opts.roundTo, maxLayerAmount: opts.maxLayerAmount }, graph, ctx, NAME, !target?.reached);
   const { actions, groupReports } = removalActions(graph, scores, selection, prunable.consumersOf);

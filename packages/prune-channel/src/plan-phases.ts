@@ -57,7 +57,8 @@ export function prunableGroups(model: Model, graph: ChannelGraph, exclude: strin
  * LASSO); for l1, the consumers' mean |weight| per channel, each consumer
  * normalized by its mean.
  */
-export function groupScores(graph: ChannelGraph, { groups, consumersOf }: PrunableGroups, stats: Map<Consumer, Stat>, selection: ChannelParsed['selection']): GroupScores[] {
+export function groupScores(graph: ChannelGraph, { groups, consumersOf }: PrunableGroups, stats: Map<Consumer, Stat>, opts: Pick<ChannelParsed, 'selection' | 'roundTo' | 'maxLayerAmount'>): GroupScores[] {
+  const { selection } = opts;
   return groups.map((g) => {
     const gi = graph.groupIndex(g.id)!;
     const C = g.size;
@@ -70,7 +71,8 @@ export function groupScores(graph: ChannelGraph, { groups, consumersOf }: Prunab
     }
     const free = g.pinned.map((p) => !p);
     const scores = selection === 'greedy' ? greedyScores(G, C, free) : selection === 'lasso' ? lassoScores(G, C, free) : Float32Array.from(l1);
-    return { s: scored(g, scores), G };
+    // With the limits, a group that a Split cuts into branches keeps a multiple of roundTo in each branch.
+    return { s: scored(g, scores, { roundTo: opts.roundTo, maxLayerAmount: opts.maxLayerAmount }), G };
   });
 }
 

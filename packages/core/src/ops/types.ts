@@ -181,6 +181,13 @@ export interface OpSpec {
   params?: (opset: number) => ParamSlots;
   /** The op mixes values across its `structure().axis` (Softmax, LRN, LayerNorm…). */
   crossChannel?: boolean;
+  /**
+   * Output 0 is a probability distribution along the op's axis (Softmax,
+   * Hardmax). A weighted layer reading it directly is a fixed read-out (YOLO's
+   * DFL: the expected box offset over 16 bins, weights 0..15), so pruning
+   * leaves its weights dense.
+   */
+  distribution?: boolean;
   /** Compute ops: the fused activation and residual sum after the affine part, per node (see Epilogue). */
   epilogue?: (node: Node) => Epilogue;
   /** f(0)=0: all-zero inputs give an all-zero output (needed for compaction). */

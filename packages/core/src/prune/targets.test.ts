@@ -41,6 +41,26 @@ describe('findPruneTargets', () => {
     ]);
   });
 
+  it('leaves dense a layer that reads a Softmax distribution (a DFL read-out), not one after LogSoftmax', () => {
+    const k = new Kit();
+    const x = k.input('x', [1, 16, 4, 8]);
+    const p = k.one('Softmax', [x], { axis: 1 });
+    const dfl = k.one('Conv', [p, k.floats([1, 16, 1, 1])]);
+    const l = k.one('LogSoftmax', [x], { axis: 1 });
+    const after = k.one('Conv', [l, k.floats([2, 16, 1, 1])]);
+    k.output(dfl);
+    k.output(after);
+    const { targets, skipped } = findPruneTargets(k.model);
+    expect(targets.map((t) => t.node.label)).toEqual([after.producer!.label]);
+    expect(skipped).toEqual([
+      {
+        target: dfl.producer!.label,
+        reason: `reads the Softmax output of ${p.producer!.label}: its weights turn a probability distribution into values (an expectation, as YOLO's DFL over box bins); left dense`,
+        code: 'pinned',
+      },
+    ]);
+  });
+
   it('summarizes ops', () => {
     expect(opSummary(tinyModel())).toBe('Conv×2, Relu×2, GlobalAveragePool×1, Flatten×1, Gemm×1');
     const k = new Kit();

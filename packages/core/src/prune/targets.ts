@@ -51,12 +51,32 @@ export function findPruneTargets(model: Model, registry: OpRegistry = defaultOpR
         skipped.push({ target: node.label, reason: `weight ${value.name} is ${tensor.dtype}; only float32 weights are pruned`, code: 'unsupported' });
         continue;
       }
+      const dist = distributionRead(model, registry, node, value);
+      if (dist) {
+        skipped.push({ target: node.label, reason: `reads the ${dist.opType} output of ${dist.label}: its weights turn a probability distribution into values (an expectation, as YOLO's DFL over box bins); left dense`, code: 'pinned' });
+        continue;
+      }
       if (seen.has(value)) continue; // a weight shared by two nodes is pruned once
       seen.add(value);
       targets.push({ node, input: role.input, value, tensor, role, order: targets.length });
     }
   }
   return { targets, skipped };
+}
+
+/**
+ * The Softmax (an op the table marks `distribution`) whose output a layer with constant weight `weight` reads as its
+ * data: such weights are fixed read-outs of a distribution (YOLO's DFL conv
+ * computes the expected box offset over 16 bins with weights 0..15), not
+ * learned features, and zeroing any of them shifts every decoded value.
+ */
+function distributionRead(model: Model, registry: OpRegistry, node: Node, weight: Value): Node | undefined {
+  for (const v of node.inputs) {
+    if (!v || v === weight || v.constValue) continue;
+    const p = v.producer;
+    if (p && p.outputs[0] === v && registry.lookupNode(p, model)?.distribution) return p;
+  }
+  return undefined;
 }
 
 /** Nodes walked back from a weight to tell where it comes from. */

@@ -84,6 +84,9 @@ const softmaxAxis = (legacyDefault: number) => (ctx: Parameters<NonNullable<OpSp
   return r === undefined ? undefined : { axis: normAxis(ctx.node.attrInt('axis', legacyDefault), r) };
 };
 
+
+const distributions = (spec: OpSpec): OpSpec => (spec.opType === 'LogSoftmax' ? spec : { ...spec, distribution: true });
+
 export const UNARY_SPECS: OpSpec[] = [
   ...ZERO_PRESERVING_MATH.map(math(true)),
   ...OTHER_MATH.map(math(false)),
@@ -105,8 +108,9 @@ export const UNARY_SPECS: OpSpec[] = [
     },
   },
   // Softmax before opset 13 flattens to 2-D at `axis` (default 1); from 13 it is per-axis (default -1).
-  ...many(['Softmax', 'LogSoftmax', 'Hardmax'], { ...DEFAULT, until: 12, channel: 'unary', crossChannel: true, infer: sameAs(0), structure: softmaxAxis(1) }),
-  ...many(['Softmax', 'LogSoftmax', 'Hardmax'], { ...DEFAULT, since: 13, channel: 'unary', crossChannel: true, infer: sameAs(0), structure: softmaxAxis(-1) }),
+  // Softmax and Hardmax outputs are distributions along that axis (LogSoftmax's are not).
+  ...many(['Softmax', 'LogSoftmax', 'Hardmax'], { ...DEFAULT, until: 12, channel: 'unary', crossChannel: true, infer: sameAs(0), structure: softmaxAxis(1) }).map(distributions),
+  ...many(['Softmax', 'LogSoftmax', 'Hardmax'], { ...DEFAULT, since: 13, channel: 'unary', crossChannel: true, infer: sameAs(0), structure: softmaxAxis(-1) }).map(distributions),
   { ...DEFAULT, opType: 'Identity', channel: 'unary', identity: true, zeroPreserving: true, infer: sameAs(0), fold: foldPass },
   {
     ...DEFAULT,
