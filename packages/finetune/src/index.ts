@@ -2,7 +2,8 @@ export { initBackend, loadTf, type BackendInfo, type BackendChoice, type Backend
 export { TfGraph, type BuildOptions, type ForwardOptions, type ForwardResult, type MaskPolicy } from './graph/graph.js';
 export { TRANSLATIONS } from './graph/ops.js';
 export type { Param } from './graph/types.js';
-export { finetune, evaluateGraph, AUTO_STEP_MACS, type FinetuneOptions, type FinetuneResult, type EpochRecord, type GraphEvalResult } from './train.js';
+export { finetune, evaluateGraph, AUTO_STEP_MACS, type FinetuneOptions, type FinetuneResult, type EpochRecord, type GraphEvalResult, type StepWeights } from './train.js';
+export { iterativeFinetune, parseIterativeSchedule, parseRewind, roundSparsity, type IterativeOptions, type IterativeResult, type RoundRecord, type Rewind } from './iterative.js';
 export { createOptimizer, learningRate, type Optimizer, type OptimizerName, type OptimizerOptions, type LrScheduleName, type LrScheduleOptions } from './optim.js';
 export { crossEntropy, distillation, featureLoss } from './losses.js';
 export { augmentBatch, type AugmentOptions } from './augment.js';

@@ -15,7 +15,8 @@ import { openDataset } from '@shears/data';
 import { readModel } from '@shears/onnx';
 import { z } from 'zod';
 import { parseKdSlice } from './outputs.js';
-import { finetune, type FinetuneOptions } from './train.js';
+import { iterativeFinetune, parseIterativeSchedule, type IterativeResult } from './iterative.js';
+import { finetune, type FinetuneOptions, type FinetuneResult } from './train.js';
 
 /** Training data for a `finetune` step when its options name none (the CLI sets it from --data). */
 export const FINETUNE_DATA = stateKey<Dataset>('shears.finetune.data');
@@ -86,6 +87,12 @@ const optionsSchema = z
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(2)]).optional(),
     seed: z.number().int().optional(),
     teacherThreads: z.number().int().positive().optional(),
+    /** Iterative magnitude pruning with rewinding: 'iterative:<rounds>' (README, "Lottery-ticket rewinding"); epochs are per round. */
+    schedule: z.string().regex(/^iterative:\d+$/, "expected 'iterative:<rounds>'").optional(),
+    /** The iterative schedule's final sparsity (fraction of prunable weights at zero). */
+    sparsity: z.number().min(0).lt(1).optional(),
+    /** Between rounds: 'lr' (default: keep the weights, replay the LR schedule) or 'weights:<step>' (rewind the survivors to step <step> of round 1). */
+    rewind: z.string().regex(/^(lr|weights:-?\d+)$/, "expected 'lr' or 'weights:<step>'").optional(),
     /** Gradual re-pruning (API only: any object with sparsityAt(step)). */
     prune: z
       .object({
@@ -99,6 +106,18 @@ const optionsSchema = z
   .strict();
 
 export type FinetunePluginOptions = z.input<typeof optionsSchema>;
+
+function requireSparsity(sparsity: number | undefined): number {
+  if (sparsity === undefined) throw new ShearsError('E_OPTION', `${NAME}: option schedule 'iterative:k' needs sparsity (the final fraction of prunable weights at zero, e.g. 0.9)`, { option: 'sparsity', plugin: NAME });
+  return sparsity;
+}
+
+/** sparsity and rewind only go with the iterative schedule. */
+function noIterative<T>(opts: T, sparsity: number | undefined, rewind: string | undefined): T {
+  const extra = rewind !== undefined ? 'rewind' : sparsity !== undefined ? 'sparsity' : undefined;
+  if (extra) throw new ShearsError('E_OPTION', `${NAME}: option ${extra} belongs to the iterative schedule; add schedule: 'iterative:<rounds>'`, { option: extra, plugin: NAME });
+  return opts;
+}
 
 function inputShapeOf(model: Model) {
   const g = model.graph;
@@ -129,9 +148,10 @@ export const finetunePlugin = definePluginFactory(
         const val = opts.val ? await openDataset(opts.val, { inputShape: shape, resize: opts.resize }) : ctx.state.get(FINETUNE_VAL);
         let teacher: Model | undefined;
         if (opts.distill !== false) teacher = opts.teacher ? await readModel(opts.teacher) : ctx.state.get(TEACHER);
-        const { data: _d, val: _v, teacher: _t, distill: _x, resize: _r, kdSlices, ...rest } = opts;
+        const { data: _d, val: _v, teacher: _t, distill: _x, resize: _r, kdSlices, schedule, sparsity, rewind, ...rest } = opts;
         const slices = kdSlices?.map((k) => (typeof k === 'string' ? parseKdSlice(k) : k));
-        const r = await finetune(model, { ...rest, kdSlices: slices, data, val, teacher, logger: ctx.logger, progress: ctx.progress, signal: ctx.signal });
+        const base = { ...rest, kdSlices: slices, data, val, teacher, logger: ctx.logger, progress: ctx.progress, signal: ctx.signal };
+        const r: FinetuneResult & Partial<Pick<IterativeResult, 'rounds' | 'rewind'>> = schedule ? await iterativeFinetune(model, { ...base, rounds: parseIterativeSchedule(schedule), sparsity: requireSparsity(sparsity), rewind }) : await finetune(model, noIterative(base, sparsity, rewind));
         return {
           model: r.model,
           modified: r.steps > 0,
@@ -152,6 +172,7 @@ export const finetunePlugin = definePluginFactory(
             checkpoint: r.checkpoint ?? null,
             resumedFrom: r.resumedFrom ?? null,
             seconds: r.seconds,
+            ...(r.rounds ? { rounds: r.rounds, rewind: r.rewind } : {}),
           },
         };
       },

@@ -105,6 +105,12 @@ export interface FinetuneOptions {
   /** Append one JSON line per epoch to this file. */
   log?: string;
   onEpoch?(record: EpochRecord): void;
+  /**
+   * Called before each optimizer step (after any re-pruning) with the step
+   * number and access to the trainable weights: lottery-ticket rewinding
+   * (iterative.ts) keeps a copy at an early step and writes it back later.
+   */
+  onStep?(step: number, weights: StepWeights): void;
   backend?: BackendChoice | BackendInfo;
   seed?: number;
   /** onnxruntime threads for the teacher. */
@@ -112,6 +118,15 @@ export interface FinetuneOptions {
   logger?: Logger;
   progress?: ProgressReporter;
   signal?: AbortSignal;
+}
+
+/** The trainable weights during a run, by IR name, in the variables' layout (read and write back the same arrays). */
+export interface StepWeights {
+  read(): Map<string, Float32Array>;
+  /** Assign the given tensors, then zero the pruned weights again. */
+  write(values: Map<string, Float32Array>): void;
+  /** Prunable weights and their masks (ONNX order; undefined: nothing pruned). */
+  prunable(): { name: string; size: number; mask?: Uint8Array }[];
 }
 
 export interface EpochRecord {
@@ -536,6 +551,7 @@ async function trainBatch(run: Run, b: Prepared, epoch: number, sums: EpochSums)
   if (sums.steps === 0 && epoch === run.startEpoch) warnUnnormalized(run, b.x);
   if (run.reprune && run.step % run.pruneEvery === 0)
     run.sparsity = await repruneStep(graph, run.reprune, run.opts.prune!.schedule.sparsityAt(Math.floor(run.step / run.pruneEvery)), run.step);
+  run.opts.onStep?.(run.step, stepWeights(graph));
   const tOut = b.teacher ? await b.teacher : undefined;
   if (run.terms && !run.terms[0]?.scale && tOut?.outputs) calibrate(run, tOut.outputs);
   sums.lr = learningRate(run.schedule, run.step);
@@ -554,6 +570,23 @@ async function trainBatch(run: Run, b: Prepared, epoch: number, sums: EpochSums)
     sums.correct += r.correct;
     sums.labelled += n;
   }
+}
+
+/** The onStep view of the graph's trainable weights. */
+function stepWeights(graph: TfGraph): StepWeights {
+  const params = graph.trainable();
+  const tf = graph.tf;
+  return {
+    read: () => new Map(params.map((p) => [p.name, Float32Array.from(p.variable.dataSync() as Float32Array)])),
+    write(values) {
+      for (const p of params) {
+        const d = values.get(p.name);
+        if (d) tf.tidy(() => p.variable.assign(tf.tensor(d, p.variable.shape, 'float32')));
+      }
+      graph.applyMasks();
+    },
+    prunable: () => params.filter((p) => p.prunable).map((p) => ({ name: p.name, size: p.variable.size, mask: graph.readMask(p) })),
+  };
 }
 
 /** Output matching: the per-channel scales and the slice modes, from the teacher's first batch (logged). */

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { pipeline, ShearsError, StateBag } from '@shears/core';
-import { FINETUNE_DATA, FINETUNE_VAL, finetunePlugin, parseKdSlice, TEACHER, type FinetunePluginOptions } from '@shears/finetune';
+import { FINETUNE_DATA, FINETUNE_VAL, finetunePlugin, parseIterativeSchedule, parseKdSlice, parseRewind, TEACHER, type FinetunePluginOptions, type RoundRecord } from '@shears/finetune';
 import { onnxWrite } from '@shears/onnx';
 import { needOne, numberOption, parse, parseInputShapes } from '../args.js';
 import { pct } from '../format.js';
@@ -33,7 +33,10 @@ export const finetuneCommand: Command = {
     ['--optimizer <sgd|adam|adamw>', 'default sgd (momentum 0.9)'],
     ['--momentum <m>', 'SGD momentum'],
     ['--weight-decay <w>', 'L2 (sgd, adam) or decoupled (adamw) weight decay'],
-    ['--schedule <constant|cosine|step>', 'learning-rate schedule (default constant)'],
+    ['--schedule <constant|cosine|step|iterative:k>', 'learning-rate schedule (default constant), or iterative:k: k rounds of global magnitude pruning to --sparsity then --epochs epochs of training each (lottery-ticket IMP)'],
+    ['--sparsity <s>', 'iterative:k: final fraction of prunable weights at zero (each round removes the same fraction of the remaining ones)'],
+    ['--rewind <lr|weights:N>', 'iterative:k, between rounds: lr (default) keeps the weights and replays the learning-rate schedule; weights:N rewinds the survivors to step N of round 1'],
+    ['--lr-schedule <constant|cosine|step>', 'the learning-rate schedule when --schedule is iterative:k'],
     ['--warmup <steps>', 'linear learning-rate warm-up'],
     ['--augment <flip,crop=N>', 'random horizontal flips and/or random crops after padding N pixels'],
     ['--bn <train|freeze>', 'BatchNormalization: batch statistics with running-stat updates, or frozen'],
@@ -51,6 +54,7 @@ export const finetuneCommand: Command = {
   examples: [
     'shears finetune pruned.onnx -o tuned.onnx --data train.npz --val val.npz --teacher dense.onnx --epochs 3',
     'shears finetune pruned.onnx -o tuned.onnx --data /usr/share/datasets/fashion-mnist:train --teacher dense.onnx --optimizer adam --lr 0.003 --batch-size 128 --json',
+    'shears finetune dense.onnx -o ticket.onnx --data train.npz --val val.npz --schedule iterative:3 --sparsity 0.9 --rewind lr --epochs 1',
     'shears finetune yolo-pruned.onnx -o tuned.onnx --teacher yolo.onnx --data images/ --kd-slice output0:4:84 --optimizer adam --lr 0.001',
   ],
   options: {
@@ -73,6 +77,9 @@ export const finetuneCommand: Command = {
     momentum: { type: 'string' },
     'weight-decay': { type: 'string' },
     schedule: { type: 'string' },
+    sparsity: { type: 'string' },
+    rewind: { type: 'string' },
+    'lr-schedule': { type: 'string' },
     warmup: { type: 'string' },
     augment: { type: 'string' },
     bn: { type: 'string' },
@@ -103,6 +110,7 @@ export const finetuneCommand: Command = {
       return v as T | undefined;
     };
     const resize = choice('resize', ['letterbox', 'stretch', 'crop'] as const);
+    const iterative = iterativeOptions(values, num);
     const kdSlices = ((values['kd-slice'] as string[] | undefined) ?? []).map(parseKdSlice);
     const model = await loadModel(file, { inputShapes });
     const state = new StateBag();
@@ -123,7 +131,8 @@ export const finetuneCommand: Command = {
       optimizer: values.optimizer as FinetunePluginOptions['optimizer'],
       momentum: num('momentum'),
       weightDecay: num('weight-decay'),
-      lrSchedule: values.schedule as FinetunePluginOptions['lrSchedule'],
+      lrSchedule: choice('lr-schedule', ['constant', 'cosine', 'step'] as const) ?? (iterative.schedule ? undefined : (values.schedule as FinetunePluginOptions['lrSchedule'])),
+      ...iterative,
       warmupSteps: num('warmup', int),
       augment: values.augment ? parseAugment(String(values.augment)) : undefined,
       bn: values.bn as FinetunePluginOptions['bn'],
@@ -158,9 +167,30 @@ export const finetuneCommand: Command = {
         `${last ? `, ${last.stepsPerSecond.toFixed(1)} steps/s, loss ${last.trainLoss.toFixed(4)}` : ''}` +
         `${last?.valAccuracy !== undefined ? `, val accuracy ${pct(last.valAccuracy, 2)}` : ''}`,
     );
+    for (const rd of (d.rounds ?? []) as RoundRecord[])
+      out(io, `  round ${rd.round}: sparsity ${pct(rd.sparsity, 2)}${rd.valAccuracy !== undefined ? `, val accuracy ${pct(rd.valAccuracy, 2)}` : ''}${rd.round > 1 ? ` (rewind ${d.rewind})` : ''}`);
     out(io, `wrote ${output} in ${report.seconds.toFixed(1)}s`);
   },
 };
+
+/**
+ * --schedule iterative:k with --sparsity and --rewind (lottery-ticket IMP);
+ * --sparsity/--rewind without it, or k < 1, are usage errors.
+ */
+function iterativeOptions(values: Record<string, unknown>, num: (name: string, check?: (n: number) => string | undefined) => number | undefined): Pick<FinetunePluginOptions, 'schedule' | 'sparsity' | 'rewind'> {
+  const schedule = values.schedule as string | undefined;
+  if (!schedule?.startsWith('iterative')) {
+    const extra = values.rewind !== undefined ? 'rewind' : values.sparsity !== undefined ? 'sparsity' : undefined;
+    if (extra) throw new ShearsError('E_OPTION', `finetune: option --${extra} needs --schedule iterative:<rounds> (iterative magnitude pruning), e.g. --schedule iterative:3 --sparsity 0.9`, { option: extra });
+    return {};
+  }
+  parseIterativeSchedule(schedule);
+  const sparsity = num('sparsity', (n) => (n >= 0 && n < 1 ? undefined : 'must be in [0, 1)'));
+  if (sparsity === undefined) throw new ShearsError('E_OPTION', 'finetune: --schedule iterative:k needs --sparsity (the final fraction of prunable weights at zero, e.g. 0.9)', { option: 'sparsity' });
+  const rewind = values.rewind as string | undefined;
+  if (rewind !== undefined) parseRewind(rewind);
+  return { schedule, sparsity, ...(rewind !== undefined ? { rewind } : {}) };
+}
 
 function parseAugment(spec: string): { flip?: boolean; crop?: number } {
   const o: { flip?: boolean; crop?: number } = {};
