@@ -17,6 +17,7 @@ import { readModel } from '@shears/onnx';
 import { Session } from '@shears/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shears } from './run-cli.js';
+import { relDiff } from './rel-diff.js';
 
 const model = smallFixture('keras-resnet8.onnx');
 const entry = (JSON.parse(readFileSync(smallFixture('manifest.json'), 'utf8')) as { name: string; inputShape: number[]; outputShape: number[]; testAccuracy: number }[]).find((e) => e.name === 'keras-resnet8')!;
@@ -63,18 +64,6 @@ async function maskedTwin(plan: PruningPlan): Promise<Model> {
   normalizeModel(m);
   applyPlan(m, plan, { channelApplier: applyChannelMask });
   return cloneModel(m);
-}
-
-/** max |a - b| / max |a|. */
-function relDiff(a: NamedTensor, b: NamedTensor): number {
-  let worst = 0;
-  let ref = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    const d = Math.abs(Number(a.data[i]) - Number(b.data[i]));
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-    ref = Math.max(ref, Math.abs(Number(a.data[i])));
-  }
-  return worst / ref;
 }
 
 const ratio = (r: any, k: 'macs' | 'params') => r.after[k] / r.before[k];

@@ -14,6 +14,7 @@ import { filterPruning } from '@shears/prune-filter';
 import { unstructuredPruning } from '@shears/prune-unstructured';
 import { createRuntime } from '@shears/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { relDiff } from './rel-diff.js';
 
 const runtime = createRuntime({ threads: 2 });
 
@@ -60,20 +61,6 @@ const PINNED: Record<string, [RegExp, string][]> = {
 };
 
 const OUTPUT: Record<string, number[]> = { yolov8n: [1, 84, 8400], yolo11n: [1, 84, 8400], yolo26n: [1, 300, 6] };
-
-/** max |a − b| / max |a| over the elements. */
-function relDiff(a: NamedTensor, b: NamedTensor): number {
-  let d = 0;
-  let m = 0;
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  for (let i = 0; i < x.length; i++) {
-    const e = Math.abs(x[i]! - y[i]!);
-    d = Number.isNaN(e) ? Infinity : Math.max(d, e);
-    m = Math.max(m, Math.abs(x[i]!));
-  }
-  return m > 0 ? d / m : d;
-}
 
 /** The head's fixed constants, by name → bytes: what the decoding reads (anchors, strides, split sizes, reshape targets, TopK's k…) and the DFL conv's weight. */
 function frozenBytes(model: Model): Map<string, Uint8Array> {
